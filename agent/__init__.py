@@ -1,0 +1,1 @@
+"""The part of Minuta that runs on the user's PC, fronted by the ``minuta`` command line."""

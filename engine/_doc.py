@@ -1,0 +1,648 @@
+"""The transcript as a Yjs document, with a typed API over it.
+
+Layout of the document (root types and what lives in them):
+
+``meta`` (Y.Map)
+    transcript_id, org_id, title, language, started_at, model, upload_audio (false),
+    retention_days. Plain values.
+``segments`` (Y.Map: segment_id -> Y.Map)
+    ``segment_id``
+        the key again, so a segment map is self-describing.
+    ``asr``
+        one plain map, written only by the ASR, replaced whole at every revision:
+        ``{rev, t0, t1, speaker, conf, final, words, lang, text_key, deleted}``.
+        Packing the machine's fields into one value costs one tombstone per revision
+        instead of eight, which keeps a 2-hour doc loading in tens of milliseconds.
+    ``texts`` (Y.Map: text_key -> Y.Text)
+        one Y.Text per ASR hypothesis. The ASR adds a new entry when its text changes
+        and never edits or removes an existing one.
+    ``human_key``, ``edited_by``, ``edited_at``
+        written by people. ``human_key`` names the Y.Text a person edited.
+    ``deleted_by``
+        set when a person deletes the segment.
+``speakers`` (Y.Map: speaker -> display name)
+    renaming a speaker is one write here, and renames every segment of that speaker.
+``actions`` (Y.Map: action_id -> Y.Map)
+    text, owner, due, status, conf, segment_ids, source_span, origin.
+``summary`` (Y.Map)
+    bullets, risks, topics, updated_at, model.
+
+Why a Y.Text per hypothesis: a human edit must survive any ASR revision, including one
+made concurrently on another replica. If the ASR rewrote a shared Y.Text in place, a
+concurrent human edit would merge character by character with the machine's deletions
+and the human's intended text would be lost. Here the ASR only ever *adds* texts, and a
+person edits the text they were shown and records it in ``human_key``; once that key
+exists the displayed text is the human one, whatever order updates arrive in. Later ASR
+hypotheses stay readable as ``asr_text``. Two people who start editing the same segment at
+the same moment on different hypotheses each keep their Y.Text, and the last-writer-wins
+value of ``human_key`` decides which is shown, identically on every replica.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from pycrdt import Doc, Map, Subscription, Text, TransactionEvent
+
+from ._errors import CorruptUpdateError, InvalidTranscriptError
+from ._schema import (
+    ACTION_STATUSES,
+    ACTIONS,
+    META,
+    META_FIELDS,
+    SEGMENTS,
+    SPEAKERS,
+    SUMMARY,
+    Action,
+    ActionStatus,
+    Meta,
+    Origin,
+    Segment,
+    Snapshot,
+    Summary,
+    Word,
+)
+
+# Text key used for a human-edited text imported from a JSON export.
+IMPORTED_HUMAN_KEY = "imported"
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 string in UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class TranscriptDoc:
+    """A transcript: typed reads and writes over a pycrdt ``Doc``.
+
+    Every write runs in one transaction tagged with an :class:`Origin`.
+
+    Example:
+        >>> t = TranscriptDoc.create("t-1", title="Weekly", language="es")
+        >>> t.upsert_segment("s-1", rev=1, text="hola a todos", t0=0.0, t1=1.5, speaker="S1")
+        True
+        >>> t.edit_text("s-1", 0, 1, "H", user="ana")
+        >>> t.upsert_segment("s-1", rev=2, text="ola a todos", t0=0.0, t1=1.5)
+        True
+        >>> seg = t.snapshot()["segments"][0]
+        >>> seg["text"], seg["asr_text"], seg["source"]
+        ('Hola a todos', 'ola a todos', 'human')
+    """
+
+    def __init__(self, doc: Doc[Any] | None = None) -> None:
+        self._doc: Doc[Any] = doc if doc is not None else Doc()
+        self._meta = self._doc.get(META, type=Map)
+        self._segments = self._doc.get(SEGMENTS, type=Map)
+        self._speakers = self._doc.get(SPEAKERS, type=Map)
+        self._actions = self._doc.get(ACTIONS, type=Map)
+        self._summary = self._doc.get(SUMMARY, type=Map)
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def create(
+        cls,
+        transcript_id: str,
+        *,
+        title: str = "",
+        language: str | None = None,
+        started_at: str | None = None,
+        model: str | None = None,
+        org_id: str | None = None,
+        retention_days: int | None = None,
+        origin: Origin = Origin.AGENT,
+    ) -> TranscriptDoc:
+        """A new transcript with its meta filled in."""
+        if not transcript_id:
+            raise InvalidTranscriptError("transcript_id must not be empty")
+        t = cls()
+        t.set_meta(
+            origin=origin,
+            transcript_id=transcript_id,
+            org_id=org_id,
+            title=title,
+            language=language,
+            started_at=started_at or utc_now(),
+            model=model,
+            upload_audio=False,
+            retention_days=retention_days,
+        )
+        return t
+
+    @classmethod
+    def from_update(cls, update: bytes) -> TranscriptDoc:
+        """Load a transcript from a stored Yjs update.
+
+        Raises:
+            CorruptUpdateError: the bytes are not an update, or not of a transcript.
+        """
+        t = cls()
+        t.apply_update(update, origin=Origin.RELAY)
+        if not t._meta.get("transcript_id"):
+            raise CorruptUpdateError(
+                "not a Minuta transcript: the document has no meta.transcript_id"
+            )
+        return t
+
+    # ----------------------------------------------------------------- sync
+
+    @property
+    def doc(self) -> Doc[Any]:
+        """The underlying pycrdt document (for providers and rooms)."""
+        return self._doc
+
+    @property
+    def transcript_id(self) -> str:
+        return str(self._meta.get("transcript_id") or "")
+
+    def encode_update(self, state: bytes | None = None) -> bytes:
+        """The update that brings a replica at ``state`` (a state vector) up to date."""
+        return self._doc.get_update(state)
+
+    def state_vector(self) -> bytes:
+        return self._doc.get_state()
+
+    def apply_update(self, update: bytes, origin: Origin = Origin.RELAY) -> None:
+        """Merge an update from another replica.
+
+        Raises:
+            CorruptUpdateError: the bytes are not a valid Yjs update.
+        """
+        try:
+            with self._doc.transaction(origin=origin):
+                self._doc.apply_update(update)
+        except ValueError as exc:
+            raise CorruptUpdateError(f"corrupt Yjs update: {exc}") from None
+
+    def observe(self, callback: Callable[[bytes, Origin | None], None]) -> Subscription:
+        """Call ``callback(update, origin)`` after every transaction that changed the doc.
+
+        The callback must not write to this doc (pycrdt forbids it inside an observer).
+        """
+
+        def on_event(event: TransactionEvent) -> None:
+            raw = event.transaction.origin()  # type: ignore[attr-defined]
+            # pycrdt keeps the origin objects by hash for the life of the transaction.
+            origin = self._doc._origins.get(raw) if raw is not None else None
+            callback(event.update, Origin(origin) if origin is not None else None)
+
+        return self._doc.observe(on_event)
+
+    def unobserve(self, subscription: Subscription) -> None:
+        self._doc.unobserve(subscription)
+
+    # ----------------------------------------------------------------- meta
+
+    def set_meta(self, *, origin: Origin = Origin.HUMAN, **fields: Any) -> None:
+        """Set meta fields (only the documented ones).
+
+        Example:
+            >>> t = TranscriptDoc.create("t-1")
+            >>> t.set_meta(title="Retro")
+            >>> t.snapshot()["meta"]["title"]
+            'Retro'
+        """
+        unknown = set(fields) - set(META_FIELDS)
+        if unknown:
+            raise InvalidTranscriptError(f"unknown meta field(s): {', '.join(sorted(unknown))}")
+        with self._doc.transaction(origin=origin):
+            for key, value in fields.items():
+                self._meta[key] = value
+
+    # ----------------------------------------------------------------- segments (ASR)
+
+    def upsert_segment(
+        self,
+        segment_id: str,
+        *,
+        rev: int,
+        text: str,
+        t0: float,
+        t1: float,
+        speaker: str | None = None,
+        conf: float | None = None,
+        final: bool = False,
+        words: Sequence[Sequence[Any]] | None = None,
+        lang: str | None = None,
+        origin: Origin = Origin.AGENT,
+    ) -> bool:
+        """Write an ASR hypothesis for a segment. Returns whether anything changed.
+
+        A ``rev`` at or below the stored one changes nothing. Once a person has edited the
+        segment, the new text is kept as ``asr_text`` and the displayed text stays theirs.
+        """
+        _check_segment_id(segment_id)
+        _check_rev(rev)
+        _check_times(t0, t1, what=f"segment {segment_id!r}")
+        _check_conf(conf)
+        clean_words = _check_words(words or (), segment_id)
+        with self._doc.transaction(origin=origin):
+            seg = self._segment_map(segment_id)
+            if seg is None:
+                seg = Map({"segment_id": segment_id, "texts": Map()})
+                self._segments[segment_id] = seg
+                old: dict[str, Any] = {}
+            else:
+                old = _asr_of(seg)
+                if rev <= int(old.get("rev", 0)):
+                    return False
+            text_key = self._text_key_for(seg, old, rev, text)
+            seg["asr"] = {
+                "rev": rev,
+                "t0": float(t0),
+                "t1": float(t1),
+                "speaker": speaker,
+                "conf": None if conf is None else float(conf),
+                "final": bool(final),
+                "words": clean_words,
+                "lang": lang,
+                "text_key": text_key,
+                "deleted": False,
+            }
+        return True
+
+    def _text_key_for(self, seg: Map[Any], old: dict[str, Any], rev: int, text: str) -> str:
+        """Reuse the current ASR text when unchanged, else add a new Y.Text for ``rev``."""
+        texts = cast(Map[Text], seg["texts"])
+        old_key = old.get("text_key")
+        human_key = seg.get("human_key")
+        if old_key is not None and old_key != human_key and str(texts[old_key]) == text:
+            return str(old_key)
+        key = str(rev)
+        texts[key] = Text(text)
+        return key
+
+    def finalize_segment(self, segment_id: str, *, origin: Origin = Origin.AGENT) -> bool:
+        """Mark a segment final without changing its text (a new revision).
+
+        Returns whether anything changed (False if it was final already).
+        """
+        with self._doc.transaction(origin=origin):
+            seg = self._require_segment(segment_id)
+            asr = _asr_of(seg)
+            if asr.get("final"):
+                return False
+            seg["asr"] = {**asr, "final": True, "rev": int(asr["rev"]) + 1}
+        return True
+
+    def delete_segment(
+        self, segment_id: str, *, origin: Origin = Origin.HUMAN, user: str | None = None
+    ) -> None:
+        """Delete a segment.
+
+        A person's delete hides it for good. The ASR's delete (a retracted hypothesis) is
+        ignored for a segment a person has edited, even when the two happen concurrently.
+        """
+        with self._doc.transaction(origin=origin):
+            seg = self._require_segment(segment_id)
+            if origin == Origin.AGENT:
+                asr = _asr_of(seg)
+                seg["asr"] = {**asr, "deleted": True, "rev": int(asr["rev"]) + 1}
+            else:
+                seg["deleted_by"] = user or str(origin)
+
+    # ----------------------------------------------------------------- segments (people)
+
+    def text_of(self, segment_id: str) -> Text:
+        """The Y.Text that is displayed, and that a person edits, for a segment."""
+        seg = self._require_segment(segment_id)
+        key = seg.get("human_key") or _asr_of(seg)["text_key"]
+        return cast(Map[Text], seg["texts"])[key]
+
+    def edit_text(
+        self,
+        segment_id: str,
+        index: int,
+        delete: int = 0,
+        insert: str = "",
+        *,
+        user: str,
+        at: str | None = None,
+    ) -> None:
+        """A person's character-level edit: delete ``delete`` chars at ``index``, then insert.
+
+        Indices count Python characters (code points), whatever the text's script.
+
+        The first edit claims the segment for people: from then on ASR revisions only
+        update ``asr_text``.
+        """
+        if not user:
+            raise InvalidTranscriptError("a human edit needs a user")
+        with self._doc.transaction(origin=Origin.HUMAN):
+            seg = self._require_segment(segment_id)
+            key = seg.get("human_key") or _asr_of(seg)["text_key"]
+            ytext = cast(Map[Text], seg["texts"])[key]
+            current = str(ytext)
+            if not (0 <= index <= len(current)) or delete < 0 or index + delete > len(current):
+                raise InvalidTranscriptError(
+                    f"edit out of range for segment {segment_id!r}: "
+                    f"index {index}, delete {delete}, length {len(current)}"
+                )
+            if seg.get("human_key") is None:
+                seg["human_key"] = key
+            seg["edited_by"] = user
+            seg["edited_at"] = at or utc_now()
+            # pycrdt addresses Y.Text in UTF-8 bytes; this API speaks Python characters.
+            start = len(current[:index].encode())
+            if delete:
+                end = start + len(current[index : index + delete].encode())
+                del ytext[start:end]
+            if insert:
+                ytext.insert(start, insert)
+
+    def set_text(self, segment_id: str, text: str, *, user: str, at: str | None = None) -> None:
+        """A person's whole-text correction, applied as the smallest character edit.
+
+        Example:
+            >>> t = TranscriptDoc.create("t-1")
+            >>> _ = t.upsert_segment("s", rev=1, text="the cat sat", t0=0.0, t1=1.0)
+            >>> t.set_text("s", "the dog sat", user="bo")
+            >>> t.snapshot()["segments"][0]["text"]
+            'the dog sat'
+        """
+        old = str(self.text_of(segment_id))
+        start = 0
+        limit = min(len(old), len(text))
+        while start < limit and old[start] == text[start]:
+            start += 1
+        end_old, end_new = len(old), len(text)
+        while end_old > start and end_new > start and old[end_old - 1] == text[end_new - 1]:
+            end_old -= 1
+            end_new -= 1
+        if old == text:
+            return
+        self.edit_text(segment_id, start, end_old - start, text[start:end_new], user=user, at=at)
+
+    def import_human_text(
+        self, segment_id: str, text: str, *, user: str, at: str | None = None
+    ) -> None:
+        """Record ``text`` as a person's version of a segment, as read from an export.
+
+        The ASR's text stays as it is (it becomes ``asr_text`` if it differs).
+        """
+        with self._doc.transaction(origin=Origin.HUMAN):
+            seg = self._require_segment(segment_id)
+            key = seg.get("human_key") or _asr_of(seg)["text_key"]
+            texts = cast(Map[Text], seg["texts"])
+            if str(texts[key]) != text:
+                key = IMPORTED_HUMAN_KEY
+                texts[key] = Text(text)
+            seg["human_key"] = key
+            seg["edited_by"] = user
+            seg["edited_at"] = at or utc_now()
+
+    def rename_speaker(self, speaker: str, name: str, *, origin: Origin = Origin.HUMAN) -> None:
+        """Show ``speaker`` as ``name`` on every segment of that speaker."""
+        if not speaker or not name:
+            raise InvalidTranscriptError("speaker and name must not be empty")
+        with self._doc.transaction(origin=origin):
+            self._speakers[speaker] = name
+
+    # ----------------------------------------------------------------- actions and summary
+
+    def upsert_action(
+        self,
+        action_id: str,
+        *,
+        text: str,
+        owner: str | None = None,
+        due: str | None = None,
+        status: ActionStatus = "open",
+        conf: float | None = None,
+        segment_ids: Iterable[str] = (),
+        source_span: dict[str, int] | None = None,
+        origin: Origin = Origin.WORKER,
+    ) -> None:
+        """Create or update an action item (``origin`` says who: worker or human)."""
+        if not action_id or not text:
+            raise InvalidTranscriptError("an action needs an action_id and a text")
+        if status not in ACTION_STATUSES:
+            raise InvalidTranscriptError(f"unknown action status {status!r}")
+        _check_conf(conf)
+        fields: dict[str, Any] = {
+            "action_id": action_id,
+            "text": text,
+            "owner": owner,
+            "due": due,
+            "status": status,
+            "conf": conf,
+            "segment_ids": list(segment_ids),
+            "source_span": dict(source_span) if source_span else None,
+            "origin": "human" if origin == Origin.HUMAN else "worker",
+        }
+        with self._doc.transaction(origin=origin):
+            existing = self._actions.get(action_id)
+            if isinstance(existing, Map):
+                for key, value in fields.items():
+                    if existing.get(key) != value:
+                        existing[key] = value
+            else:
+                self._actions[action_id] = Map(fields)
+
+    def set_summary(
+        self,
+        *,
+        bullets: Sequence[str],
+        risks: Sequence[str] = (),
+        topics: Sequence[str] = (),
+        model: str | None = None,
+        updated_at: str | None = None,
+        origin: Origin = Origin.WORKER,
+    ) -> None:
+        with self._doc.transaction(origin=origin):
+            self._summary["bullets"] = list(bullets)
+            self._summary["risks"] = list(risks)
+            self._summary["topics"] = list(topics)
+            self._summary["model"] = model
+            self._summary["updated_at"] = updated_at or utc_now()
+
+    # ----------------------------------------------------------------- reading
+
+    def segment_ids(self) -> list[str]:
+        return list(self._segments.keys())
+
+    def snapshot(self) -> Snapshot:
+        """The transcript as plain data: visible segments ordered by t0, then id.
+
+        Raises:
+            CorruptUpdateError: the document holds a segment of the wrong shape.
+        """
+        speakers = {str(k): str(v) for k, v in self._speakers.items()}
+        segments = []
+        for segment_id, seg in self._segments.items():
+            try:
+                plain = _segment_snapshot(seg, speakers)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CorruptUpdateError(f"segment {segment_id!r} is malformed: {exc!r}") from None
+            if plain is not None:
+                segments.append(plain)
+        segments.sort(key=lambda s: (s["t0"], s["t1"], s["segment_id"]))
+        return {
+            "meta": self._meta_snapshot(),
+            "segments": segments,
+            "actions": self._actions_snapshot(),
+            "summary": self._summary_snapshot(),
+        }
+
+    def _meta_snapshot(self) -> Meta:
+        m = self._meta
+        retention = m.get("retention_days")
+        return {
+            "transcript_id": str(m.get("transcript_id") or ""),
+            "org_id": _opt_str(m.get("org_id")),
+            "title": str(m.get("title") or ""),
+            "language": _opt_str(m.get("language")),
+            "started_at": _opt_str(m.get("started_at")),
+            "model": _opt_str(m.get("model")),
+            "upload_audio": bool(m.get("upload_audio", False)),
+            "retention_days": None if retention is None else int(retention),
+        }
+
+    def _actions_snapshot(self) -> list[Action]:
+        actions: list[Action] = []
+        for action_id, a in self._actions.items():
+            d: dict[str, Any] = (a.to_py() or {}) if isinstance(a, Map) else {}
+            actions.append(
+                {
+                    "action_id": str(action_id),
+                    "text": str(d.get("text", "")),
+                    "owner": _opt_str(d.get("owner")),
+                    "due": _opt_str(d.get("due")),
+                    "status": d.get("status", "open"),
+                    "conf": d.get("conf"),
+                    "segment_ids": [str(s) for s in d.get("segment_ids") or []],
+                    "source_span": _span(d.get("source_span")),
+                    "origin": "human" if d.get("origin") == "human" else "worker",
+                }
+            )
+        actions.sort(key=lambda a: a["action_id"])
+        return actions
+
+    def _summary_snapshot(self) -> Summary | None:
+        s = self._summary
+        if "bullets" not in s:
+            return None
+        return {
+            "bullets": [str(b) for b in s.get("bullets") or []],
+            "risks": [str(r) for r in s.get("risks") or []],
+            "topics": [str(t) for t in s.get("topics") or []],
+            "updated_at": _opt_str(s.get("updated_at")),
+            "model": _opt_str(s.get("model")),
+        }
+
+    # ----------------------------------------------------------------- helpers
+
+    def _segment_map(self, segment_id: str) -> Map[Any] | None:
+        seg = self._segments.get(segment_id)
+        if seg is None:
+            return None
+        if not isinstance(seg, Map):
+            raise CorruptUpdateError(f"segment {segment_id!r} is not a map")
+        return seg
+
+    def _require_segment(self, segment_id: str) -> Map[Any]:
+        seg = self._segment_map(segment_id)
+        if seg is None:
+            raise KeyError(f"no segment {segment_id!r}")
+        return seg
+
+
+def _segment_snapshot(seg: Any, speakers: dict[str, str]) -> Segment | None:
+    if not isinstance(seg, Map):
+        raise TypeError("not a map")
+    asr = _asr_of(seg)
+    human_key = seg.get("human_key")
+    if seg.get("deleted_by") or (asr.get("deleted") and human_key is None):
+        return None
+    texts = seg["texts"]
+    asr_key = asr["text_key"]
+    shown_key = human_key or asr_key
+    speaker = _opt_str(asr.get("speaker"))
+    return {
+        "segment_id": str(seg["segment_id"]),
+        "text": str(texts[shown_key]),
+        "t0": float(asr["t0"]),
+        "t1": float(asr["t1"]),
+        "speaker": speakers.get(speaker, speaker) if speaker is not None else None,
+        "conf": None if asr.get("conf") is None else float(asr["conf"]),
+        "rev": int(asr["rev"]),
+        "final": bool(asr.get("final", False)),
+        "words": [
+            (str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in asr.get("words") or []
+        ],
+        "lang": _opt_str(asr.get("lang")),
+        "source": "human" if human_key is not None else "asr",
+        "edited_by": _opt_str(seg.get("edited_by")),
+        "edited_at": _opt_str(seg.get("edited_at")),
+        "asr_text": str(texts[asr_key]) if human_key is not None and asr_key != human_key else None,
+    }
+
+
+def _asr_of(seg: Map[Any]) -> dict[str, Any]:
+    asr = seg.get("asr")
+    if not isinstance(asr, dict):
+        raise CorruptUpdateError(f"segment {seg.get('segment_id')!r} has no ASR fields")
+    return asr
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _span(value: Any) -> dict[str, int] | None:
+    if not isinstance(value, dict):
+        return None
+    return {"from": int(value.get("from", 0)), "to": int(value.get("to", 0))}
+
+
+def _check_segment_id(segment_id: str) -> None:
+    if not isinstance(segment_id, str) or not segment_id:
+        raise InvalidTranscriptError("segment_id must be a non-empty string")
+
+
+def _check_rev(rev: int) -> None:
+    if isinstance(rev, bool) or not isinstance(rev, int) or rev < 1:
+        raise InvalidTranscriptError(f"rev must be an integer >= 1, got {rev!r}")
+
+
+def _check_times(t0: float, t1: float, *, what: str) -> None:
+    for name, value in (("t0", t0), ("t1", t1)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise InvalidTranscriptError(f"{what}: {name} must be a finite number, got {value!r}")
+        if value < 0:
+            raise InvalidTranscriptError(f"{what}: {name} is negative ({value})")
+    if t1 < t0:
+        raise InvalidTranscriptError(f"{what}: t1 ({t1}) is before t0 ({t0})")
+
+
+def _check_conf(conf: float | None) -> None:
+    if conf is None:
+        return
+    if isinstance(conf, bool) or not isinstance(conf, int | float) or not 0.0 <= conf <= 1.0:
+        raise InvalidTranscriptError(f"conf must be a number in [0, 1], got {conf!r}")
+
+
+def _check_words(words: Iterable[Sequence[Any]], segment_id: str) -> list[list[Any]]:
+    clean: list[list[Any]] = []
+    for i, w in enumerate(words):
+        if len(w) != 4 or not isinstance(w[0], str):
+            raise InvalidTranscriptError(
+                f"segment {segment_id!r}: word {i} must be [word, t0, t1, prob], got {w!r}"
+            )
+        _check_times(w[1], w[2], what=f"segment {segment_id!r} word {i}")
+        prob = w[3]
+        if isinstance(prob, bool) or not isinstance(prob, int | float) or not math.isfinite(prob):
+            raise InvalidTranscriptError(f"segment {segment_id!r}: word {i} prob must be a number")
+        clean.append([w[0], float(w[1]), float(w[2]), float(prob)])
+    return clean
+
+
+# A Word is a tuple in snapshots; keep the name exported for callers building words.
+__all__ = ["TranscriptDoc", "Word", "utc_now"]

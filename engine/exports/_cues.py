@@ -1,0 +1,146 @@
+"""Cut segments into subtitle cues: at most ``max_lines`` lines of about ``max_chars``.
+
+Long segments become several cues. Cue times come from word timestamps when the text is
+still the ASR's own (the words match), and otherwise are proportional to character count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .._schema import Segment
+
+
+@dataclass(frozen=True)
+class CueOptions:
+    """How cues are cut.
+
+    Attributes:
+        max_chars: characters per line (about 42 is the broadcast norm).
+        max_lines: lines per cue.
+    """
+
+    max_chars: int = 42
+    max_lines: int = 2
+
+
+@dataclass(frozen=True)
+class Cue:
+    t0: float
+    t1: float
+    lines: tuple[str, ...]
+    speaker: str | None
+    turn_start: bool  # first cue of a new speaker's turn
+
+
+def wrap(words: Sequence[str], max_chars: int, max_lines: int) -> list[str] | None:
+    """Balanced lines of at most ``max_chars``, or None if the words need more lines.
+
+    A single word longer than ``max_chars`` gets a line of its own.
+
+    Example:
+        >>> wrap("the quick brown fox".split(), 10, 2)
+        ['the quick', 'brown fox']
+    """
+    if not words:
+        return []
+    if len(" ".join(words)) <= max_chars:
+        return [" ".join(words)]
+    if max_lines <= 1:
+        return [words[0]] if len(words) == 1 else None
+    best: list[str] | None = None
+    best_width = 0
+    for cut in range(1, len(words)):
+        head = " ".join(words[:cut])
+        if len(head) > max_chars and cut > 1:
+            break
+        rest = wrap(words[cut:], max_chars, max_lines - 1)
+        if rest is None:
+            continue
+        width = max(len(line) for line in [head, *rest])
+        if best is None or width < best_width:
+            best, best_width = [head, *rest], width
+    return best
+
+
+def _chunks(words: list[str], options: CueOptions) -> list[tuple[int, int, list[str]]]:
+    """Greedy: as many words per cue as fit; returns (first word, end word, lines)."""
+    out: list[tuple[int, int, list[str]]] = []
+    start = 0
+    while start < len(words):
+        end = start + 1
+        lines = wrap(words[start:end], options.max_chars, options.max_lines) or [words[start]]
+        while end < len(words):
+            candidate = wrap(words[start : end + 1], options.max_chars, options.max_lines)
+            if candidate is None:
+                break
+            end, lines = end + 1, candidate
+        out.append((start, end, lines))
+        start = end
+    return out
+
+
+def _word_times(seg: Segment, words: list[str]) -> list[tuple[float, float]] | None:
+    """Per-word times from the ASR, when they describe exactly this text."""
+    if seg["source"] != "asr" or len(seg["words"]) != len(words):
+        return None
+    if [w[0].strip() for w in seg["words"]] != words:
+        return None
+    lo, hi = seg["t0"], seg["t1"]
+    return [(min(max(w[1], lo), hi), min(max(w[2], lo), hi)) for w in seg["words"]]
+
+
+def segment_cues(seg: Segment, options: CueOptions, *, prefix: str = "") -> list[Cue]:
+    """The cues for one segment; ``prefix`` (e.g. ``"Ana:"``) leads its first cue."""
+    words = seg["text"].split()
+    if not words:
+        return []
+    lead = [prefix] if prefix else []
+    times = _word_times(seg, words)
+    # Character offsets of each word, for proportional timing.
+    offsets: list[int] = []
+    pos = 0
+    for w in words:
+        offsets.append(pos)
+        pos += len(w) + 1
+    total = max(pos - 1, 1)
+    duration = seg["t1"] - seg["t0"]
+    cues: list[Cue] = []
+    all_words = lead + words
+    for start, end, lines in _chunks(all_words, options):
+        # Indices into ``words`` (the prefix is not a spoken word).
+        w0 = max(start - len(lead), 0)
+        w1 = max(end - len(lead), 1)
+        if times is not None:
+            t0, t1 = times[w0][0], times[w1 - 1][1]
+        else:
+            t0 = seg["t0"] + duration * offsets[w0] / total
+            t1 = seg["t0"] + duration * (offsets[w1 - 1] + len(words[w1 - 1])) / total
+            if w1 == len(words):
+                t1 = seg["t1"]
+        cues.append(Cue(t0, max(t0, t1), tuple(lines), seg["speaker"], start == 0))
+    return cues
+
+
+def build_cues(
+    segments: Sequence[Segment], options: CueOptions | None = None, *, speaker_prefix: bool
+) -> list[Cue]:
+    """All cues of a transcript, in order.
+
+    ``speaker_prefix`` writes ``Name:`` before the first cue of each speaker's turn (for
+    SRT, which has no speaker markup).
+    """
+    options = options or CueOptions()
+    cues: list[Cue] = []
+    previous: str | None = None
+    for seg in segments:
+        turn = seg["speaker"] is not None and seg["speaker"] != previous
+        prefix = f"{seg['speaker']}:" if speaker_prefix and turn else ""
+        seg_cues = segment_cues(seg, options, prefix=prefix)
+        if seg_cues:
+            first = seg_cues[0]
+            seg_cues[0] = Cue(first.t0, first.t1, first.lines, first.speaker, turn)
+            previous = seg["speaker"]
+        cues.extend(seg_cues)
+    return cues

@@ -1,0 +1,144 @@
+"""Markdown export: title, meta, speaker-grouped paragraphs, then summary and actions."""
+
+from __future__ import annotations
+
+import re
+
+from .._schema import Action, Segment, Snapshot
+from ._timecode import clock
+
+_LABELS = {
+    "en": {
+        "transcript": "Transcript",
+        "untitled": "Untitled meeting",
+        "date": "Date",
+        "language": "Language",
+        "model": "Model",
+        "duration": "Duration",
+        "id": "Transcript ID",
+        "summary": "Summary",
+        "risks": "Risks/Dependencies",
+        "topics": "Topics",
+        "actions": "Action items",
+        "owner": "owner",
+        "due": "due",
+        "unknown": "Unknown speaker",
+    },
+    "es": {
+        "transcript": "Transcripción",
+        "untitled": "Reunión sin título",
+        "date": "Fecha",
+        "language": "Idioma",
+        "model": "Modelo",
+        "duration": "Duración",
+        "id": "ID de transcripción",
+        "summary": "Resumen",
+        "risks": "Riesgos/Dependencias",
+        "topics": "Temas",
+        "actions": "Acciones",
+        "owner": "responsable",
+        "due": "fecha límite",
+        "unknown": "Hablante desconocido",
+    },
+}
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def escape(text: str) -> str:
+    """Escape what Markdown would otherwise render as markup.
+
+    Example:
+        >>> escape("a*b_c [x]")
+        'a\\\\*b\\\\_c \\\\[x\\\\]'
+    """
+    text = _SPECIAL.sub(r"\\\1", text)
+    # A leading '#', '-', '+' or 'N.' would start a heading or a list.
+    return re.sub(r"^(\s*)([#+-]|\d+\.)", r"\1\\\2", text)
+
+
+def _labels(language: str | None) -> dict[str, str]:
+    return _LABELS["es"] if (language or "").lower().startswith("es") else _LABELS["en"]
+
+
+def _turns(segments: list[Segment]) -> list[tuple[str | None, float, list[str]]]:
+    """Consecutive segments of one speaker, merged: (speaker, t0, texts)."""
+    turns: list[tuple[str | None, float, list[str]]] = []
+    for seg in segments:
+        text = seg["text"].strip()
+        if not text:
+            continue
+        if turns and turns[-1][0] == seg["speaker"]:
+            turns[-1][2].append(text)
+        else:
+            turns.append((seg["speaker"], seg["t0"], [text]))
+    return turns
+
+
+def _action_line(action: Action, labels: dict[str, str], starts: dict[str, float]) -> str:
+    box = "x" if action["status"] == "done" else " "
+    text = escape(action["text"])
+    if action["status"] == "dismissed":
+        text = f"~~{text}~~"
+    details = []
+    if action["owner"]:
+        details.append(f"{labels['owner']}: **{escape(action['owner'])}**")
+    if action["due"]:
+        details.append(f"{labels['due']}: {escape(action['due'])}")
+    evidence = [starts[s] for s in action["segment_ids"] if s in starts]
+    if evidence:
+        details.append(f"[{clock(min(evidence))}]")
+    suffix = f" ({', '.join(details)})" if details else ""
+    return f"- [{box}] {text}{suffix}"
+
+
+def to_markdown(snapshot: Snapshot) -> str:
+    """The transcript as a Markdown document, labelled in its own language.
+
+    Example:
+        >>> from engine import TranscriptDoc
+        >>> t = TranscriptDoc.create("t", title="Kick-off", started_at="2026-01-01T09:00:00+00:00")
+        >>> _ = t.upsert_segment("a", rev=1, text="Hello.", t0=1.0, t1=2.0, speaker="Ana")
+        >>> print(to_markdown(t.snapshot()).split("## Transcript")[1].strip())
+        **Ana** [00:00:01]
+        <BLANKLINE>
+        Hello.
+    """
+    meta = snapshot["meta"]
+    labels = _labels(meta["language"])
+    segments = snapshot["segments"]
+    out = [f"# {escape(meta['title']) or labels['untitled']}", ""]
+    facts = []
+    if meta["started_at"]:
+        facts.append((labels["date"], meta["started_at"]))
+    if meta["language"]:
+        facts.append((labels["language"], meta["language"]))
+    if meta["model"]:
+        facts.append((labels["model"], meta["model"]))
+    if segments:
+        facts.append((labels["duration"], clock(max(s["t1"] for s in segments))))
+    facts.append((labels["id"], meta["transcript_id"]))
+    out += [f"- **{name}:** {escape(value)}" for name, value in facts]
+    out += ["", f"## {labels['transcript']}", ""]
+    for speaker, t0, texts in _turns(segments):
+        who = escape(speaker) if speaker else labels["unknown"]
+        out += [f"**{who}** [{clock(t0)}]", "", escape(" ".join(texts)), ""]
+    summary = snapshot["summary"]
+    if summary and (summary["bullets"] or summary["risks"] or summary["topics"]):
+        out += [f"## {labels['summary']}", ""]
+        out += [f"- {escape(b)}" for b in summary["bullets"]]
+        if summary["risks"]:
+            out += ["", f"### {labels['risks']}", ""]
+            out += [f"- {escape(r)}" for r in summary["risks"]]
+        if summary["topics"]:
+            out += [
+                "",
+                f"**{labels['topics']}:** " + ", ".join(escape(t) for t in summary["topics"]),
+            ]
+        out.append("")
+    if snapshot["actions"]:
+        starts = {s["segment_id"]: s["t0"] for s in segments}
+        out += [f"## {labels['actions']}", ""]
+        out += [_action_line(a, labels, starts) for a in snapshot["actions"]]
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
