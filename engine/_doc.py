@@ -10,12 +10,14 @@ Layout of the document (root types and what lives in them):
         the key again, so a segment map is self-describing.
     ``asr``
         one plain map, written only by the ASR, replaced whole at every revision:
-        ``{rev, t0, t1, speaker, conf, final, words, lang, text_key, deleted}``.
+        ``{rev, text, t0, t1, speaker, conf, final, words, lang, text_key, deleted}``.
         Packing the machine's fields into one value costs one tombstone per revision
-        instead of eight, which keeps a 2-hour doc loading in tens of milliseconds.
+        instead of ten, which keeps a 2-hour doc loading in tens of milliseconds.
     ``texts`` (Y.Map: text_key -> Y.Text)
-        one Y.Text per ASR hypothesis. The ASR adds a new entry when its text changes
-        and never edits or removes an existing one.
+        the editable texts. The ASR adds one for each *final* hypothesis whose text
+        changed (``asr.text_key`` names the latest) and never edits or removes one.
+        A partial hypothesis lives only in ``asr.text``; a person who edits a partial
+        adds a Y.Text of their own, keyed ``"<rev>.<client_id>"``.
     ``human_key``, ``edited_by``, ``edited_at``
         written by people. ``human_key`` names the Y.Text a person edited.
     ``deleted_by``
@@ -27,15 +29,18 @@ Layout of the document (root types and what lives in them):
 ``summary`` (Y.Map)
     bullets, risks, topics, updated_at, model.
 
-Why a Y.Text per hypothesis: a human edit must survive any ASR revision, including one
-made concurrently on another replica. If the ASR rewrote a shared Y.Text in place, a
-concurrent human edit would merge character by character with the machine's deletions
-and the human's intended text would be lost. Here the ASR only ever *adds* texts, and a
-person edits the text they were shown and records it in ``human_key``; once that key
-exists the displayed text is the human one, whatever order updates arrive in. Later ASR
-hypotheses stay readable as ``asr_text``. Two people who start editing the same segment at
-the same moment on different hypotheses each keep their Y.Text, and the last-writer-wins
-value of ``human_key`` decides which is shown, identically on every replica.
+Why the ASR never edits a Y.Text: a human edit must survive any ASR revision, including
+one made concurrently on another replica. If the ASR rewrote a shared Y.Text in place, a
+concurrent human edit would merge character by character with the machine's deletions and
+the person's intended text would be lost. Here the ASR only ever *adds* texts, and a person
+edits the text they were shown and records it in ``human_key``; once that key exists the
+displayed text is the human one, whatever order updates arrive in, and the ASR's latest
+hypothesis stays readable as ``asr_text``. Two people who start editing one segment at the
+same moment from different hypotheses (or from the same partial) each keep their Y.Text, and
+the last-writer-wins value of ``human_key`` decides which is shown, identically everywhere.
+
+Indices of text edits count Python characters. (pycrdt itself counts UTF-8 bytes, and
+yjs in the browser UTF-16 units; the CRDT merges by item, so replicas agree regardless.)
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ from ._schema import (
     Summary,
     Word,
 )
+
+_ORIGINS = {o.value: o for o in Origin}
 
 # Text key used for a human-edited text imported from a JSON export.
 IMPORTED_HUMAN_KEY = "imported"
@@ -114,11 +121,15 @@ class TranscriptDoc:
         org_id: str | None = None,
         retention_days: int | None = None,
         origin: Origin = Origin.AGENT,
+        client_id: int | None = None,
     ) -> TranscriptDoc:
-        """A new transcript with its meta filled in."""
+        """A new transcript with its meta filled in.
+
+        ``client_id`` fixes the Yjs client id (tests use it to make merges repeatable).
+        """
         if not transcript_id:
             raise InvalidTranscriptError("transcript_id must not be empty")
-        t = cls()
+        t = cls(Doc(client_id=client_id))
         t.set_meta(
             origin=origin,
             transcript_id=transcript_id,
@@ -180,6 +191,8 @@ class TranscriptDoc:
     def observe(self, callback: Callable[[bytes, Origin | None], None]) -> Subscription:
         """Call ``callback(update, origin)`` after every transaction that changed the doc.
 
+        ``origin`` is None for a transaction that did not name one of :class:`Origin`.
+
         The callback must not write to this doc (pycrdt forbids it inside an observer).
         """
 
@@ -187,7 +200,8 @@ class TranscriptDoc:
             raw = event.transaction.origin()  # type: ignore[attr-defined]
             # pycrdt keeps the origin objects by hash for the life of the transaction.
             origin = self._doc._origins.get(raw) if raw is not None else None
-            callback(event.update, Origin(origin) if origin is not None else None)
+            known = origin if isinstance(origin, Origin) else _ORIGINS.get(str(origin))
+            callback(event.update, known)
 
         return self._doc.observe(on_event)
 
@@ -249,9 +263,10 @@ class TranscriptDoc:
                 old = _asr_of(seg)
                 if rev <= int(old.get("rev", 0)):
                     return False
-            text_key = self._text_key_for(seg, old, rev, text)
+            text_key = self._text_key_for(seg, old, rev, text) if final else None
             seg["asr"] = {
                 "rev": rev,
+                "text": text,
                 "t0": float(t0),
                 "t1": float(t1),
                 "speaker": speaker,
@@ -265,7 +280,7 @@ class TranscriptDoc:
         return True
 
     def _text_key_for(self, seg: Map[Any], old: dict[str, Any], rev: int, text: str) -> str:
-        """Reuse the current ASR text when unchanged, else add a new Y.Text for ``rev``."""
+        """The Y.Text of a final hypothesis: the current one if unchanged, else a new one."""
         texts = cast(Map[Text], seg["texts"])
         old_key = old.get("text_key")
         human_key = seg.get("human_key")
@@ -306,11 +321,20 @@ class TranscriptDoc:
 
     # ----------------------------------------------------------------- segments (people)
 
-    def text_of(self, segment_id: str) -> Text:
-        """The Y.Text that is displayed, and that a person edits, for a segment."""
+    def text_of(self, segment_id: str) -> Text | None:
+        """The displayed Y.Text of a segment, which people edit.
+
+        None while the segment is a partial hypothesis nobody has edited: its text is then
+        ``asr.text``, and the first edit makes a Y.Text for it.
+        """
         seg = self._require_segment(segment_id)
-        key = seg.get("human_key") or _asr_of(seg)["text_key"]
-        return cast(Map[Text], seg["texts"])[key]
+        key = _shown_key(seg, _asr_of(seg))
+        return None if key is None else cast(Map[Text], seg["texts"])[key]
+
+    def shown_text(self, segment_id: str) -> str:
+        """The text displayed for a segment."""
+        seg = self._require_segment(segment_id)
+        return _shown_text(seg, _asr_of(seg))
 
     def edit_text(
         self,
@@ -333,14 +357,20 @@ class TranscriptDoc:
             raise InvalidTranscriptError("a human edit needs a user")
         with self._doc.transaction(origin=Origin.HUMAN):
             seg = self._require_segment(segment_id)
-            key = seg.get("human_key") or _asr_of(seg)["text_key"]
-            ytext = cast(Map[Text], seg["texts"])[key]
-            current = str(ytext)
+            asr = _asr_of(seg)
+            current = _shown_text(seg, asr)
             if not (0 <= index <= len(current)) or delete < 0 or index + delete > len(current):
                 raise InvalidTranscriptError(
                     f"edit out of range for segment {segment_id!r}: "
                     f"index {index}, delete {delete}, length {len(current)}"
                 )
+            texts = cast(Map[Text], seg["texts"])
+            key = _shown_key(seg, asr)
+            if key is None:
+                # A partial: this person's own copy, so no one else's first edit collides.
+                key = f"{asr['rev']}.{self._doc.client_id}"
+                texts[key] = Text(current)
+            ytext = texts[key]
             if seg.get("human_key") is None:
                 seg["human_key"] = key
             seg["edited_by"] = user
@@ -363,7 +393,7 @@ class TranscriptDoc:
             >>> t.snapshot()["segments"][0]["text"]
             'the dog sat'
         """
-        old = str(self.text_of(segment_id))
+        old = self.shown_text(segment_id)
         start = 0
         limit = min(len(old), len(text))
         while start < limit and old[start] == text[start]:
@@ -385,9 +415,9 @@ class TranscriptDoc:
         """
         with self._doc.transaction(origin=Origin.HUMAN):
             seg = self._require_segment(segment_id)
-            key = seg.get("human_key") or _asr_of(seg)["text_key"]
+            key = _shown_key(seg, _asr_of(seg))
             texts = cast(Map[Text], seg["texts"])
-            if str(texts[key]) != text:
+            if key is None or str(texts[key]) != text:
                 key = IMPORTED_HUMAN_KEY
                 texts[key] = Text(text)
             seg["human_key"] = key
@@ -553,32 +583,44 @@ class TranscriptDoc:
 def _segment_snapshot(seg: Any, speakers: dict[str, str]) -> Segment | None:
     if not isinstance(seg, Map):
         raise TypeError("not a map")
-    asr = _asr_of(seg)
-    human_key = seg.get("human_key")
-    if seg.get("deleted_by") or (asr.get("deleted") and human_key is None):
+    # One read of the map instead of a lookup per field: snapshots of long meetings
+    # spend most of their time crossing into pycrdt.
+    fields = dict(seg.items())
+    asr = fields["asr"]
+    if not isinstance(asr, dict):
+        raise TypeError("no ASR fields")
+    human_key = fields.get("human_key")
+    if fields.get("deleted_by") or (asr.get("deleted") and human_key is None):
         return None
-    texts = seg["texts"]
-    asr_key = asr["text_key"]
-    shown_key = human_key or asr_key
+    key = human_key or asr.get("text_key")
     speaker = _opt_str(asr.get("speaker"))
     return {
-        "segment_id": str(seg["segment_id"]),
-        "text": str(texts[shown_key]),
+        "segment_id": str(fields["segment_id"]),
+        "text": str(asr["text"]) if key is None else str(fields["texts"][key]),
         "t0": float(asr["t0"]),
         "t1": float(asr["t1"]),
         "speaker": speakers.get(speaker, speaker) if speaker is not None else None,
         "conf": None if asr.get("conf") is None else float(asr["conf"]),
         "rev": int(asr["rev"]),
         "final": bool(asr.get("final", False)),
-        "words": [
-            (str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in asr.get("words") or []
-        ],
+        "words": [(str(w), float(a), float(b), float(p)) for w, a, b, p in asr.get("words") or []],
         "lang": _opt_str(asr.get("lang")),
         "source": "human" if human_key is not None else "asr",
-        "edited_by": _opt_str(seg.get("edited_by")),
-        "edited_at": _opt_str(seg.get("edited_at")),
-        "asr_text": str(texts[asr_key]) if human_key is not None and asr_key != human_key else None,
+        "edited_by": _opt_str(fields.get("edited_by")),
+        "edited_at": _opt_str(fields.get("edited_at")),
+        "asr_text": str(asr["text"]) if human_key is not None else None,
     }
+
+
+def _shown_key(seg: Map[Any], asr: dict[str, Any]) -> str | None:
+    """The key of the displayed Y.Text; None for an unedited partial."""
+    key = seg.get("human_key") or asr.get("text_key")
+    return None if key is None else str(key)
+
+
+def _shown_text(seg: Map[Any], asr: dict[str, Any]) -> str:
+    key = _shown_key(seg, asr)
+    return str(asr["text"]) if key is None else str(cast(Map[Text], seg["texts"])[key])
 
 
 def _asr_of(seg: Map[Any]) -> dict[str, Any]:

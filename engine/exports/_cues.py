@@ -65,18 +65,25 @@ def wrap(words: Sequence[str], max_chars: int, max_lines: int) -> list[str] | No
 
 
 def _chunks(words: list[str], options: CueOptions) -> list[tuple[int, int, list[str]]]:
-    """Greedy: as many words per cue as fit; returns (first word, end word, lines)."""
+    """As many words per cue as fit; returns (first word, end word, balanced lines).
+
+    Filling lines greedily uses the fewest lines, so a prefix fits in ``max_lines`` exactly
+    when the greedy fill does; only the chosen words are then balanced by :func:`wrap`.
+    """
     out: list[tuple[int, int, list[str]]] = []
     start = 0
     while start < len(words):
-        end = start + 1
-        lines = wrap(words[start:end], options.max_chars, options.max_lines) or [words[start]]
+        lines, width, end = 1, len(words[start]), start + 1
         while end < len(words):
-            candidate = wrap(words[start : end + 1], options.max_chars, options.max_lines)
-            if candidate is None:
+            if width + 1 + len(words[end]) <= options.max_chars:
+                width += 1 + len(words[end])
+            elif lines < options.max_lines:
+                lines, width = lines + 1, len(words[end])
+            else:
                 break
-            end, lines = end + 1, candidate
-        out.append((start, end, lines))
+            end += 1
+        balanced = wrap(words[start:end], options.max_chars, options.max_lines)
+        out.append((start, end, balanced or [" ".join(words[start:end])]))
         start = end
     return out
 

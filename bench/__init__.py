@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints a Markdown table (see the README)."""
