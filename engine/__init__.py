@@ -14,6 +14,7 @@ from ._doc import utc_now as utc_now
 from ._errors import CorruptUpdateError as CorruptUpdateError
 from ._errors import InvalidTranscriptError as InvalidTranscriptError
 from ._errors import TranscriptError as TranscriptError
+from ._errors import UnknownSegmentError as UnknownSegmentError
 from ._json import dumps as dumps_json
 from ._json import from_json as from_json
 from ._json import loads as loads_json
@@ -46,6 +47,7 @@ __all__ = [
     "Summary",
     "TranscriptDoc",
     "TranscriptError",
+    "UnknownSegmentError",
     "Word",
     "dumps_json",
     "export",

@@ -52,7 +52,7 @@ from typing import Any, cast
 
 from pycrdt import Doc, Map, Subscription, Text, TransactionEvent
 
-from ._errors import CorruptUpdateError, InvalidTranscriptError
+from ._errors import CorruptUpdateError, InvalidTranscriptError, UnknownSegmentError
 from ._schema import (
     ACTION_STATUSES,
     ACTIONS,
@@ -152,7 +152,7 @@ class TranscriptDoc:
         """
         t = cls()
         t.apply_update(update, origin=Origin.RELAY)
-        if not t._meta.get("transcript_id"):
+        if not isinstance(t._meta.get("transcript_id"), str) or not t.transcript_id:
             raise CorruptUpdateError(
                 "not a Minuta transcript: the document has no meta.transcript_id"
             )
@@ -185,7 +185,7 @@ class TranscriptDoc:
         try:
             with self._doc.transaction(origin=origin):
                 self._doc.apply_update(update)
-        except ValueError as exc:
+        except Exception as exc:  # yrs reports bad bytes as ValueError or RuntimeError
             raise CorruptUpdateError(f"corrupt Yjs update: {exc}") from None
 
     def observe(self, callback: Callable[[bytes, Origin | None], None]) -> Subscription:
@@ -252,7 +252,7 @@ class TranscriptDoc:
         _check_rev(rev)
         _check_times(t0, t1, what=f"segment {segment_id!r}")
         _check_conf(conf)
-        clean_words = _check_words(words or (), segment_id)
+        clean_words = _check_words(words if words is not None else [], segment_id)
         with self._doc.transaction(origin=origin):
             seg = self._segment_map(segment_id)
             if seg is None:
@@ -452,6 +452,7 @@ class TranscriptDoc:
         if status not in ACTION_STATUSES:
             raise InvalidTranscriptError(f"unknown action status {status!r}")
         _check_conf(conf)
+        _check_span(source_span)
         fields: dict[str, Any] = {
             "action_id": action_id,
             "text": text,
@@ -505,17 +506,20 @@ class TranscriptDoc:
         for segment_id, seg in self._segments.items():
             try:
                 plain = _segment_snapshot(seg, speakers)
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
                 raise CorruptUpdateError(f"segment {segment_id!r} is malformed: {exc!r}") from None
             if plain is not None:
                 segments.append(plain)
         segments.sort(key=lambda s: (s["t0"], s["t1"], s["segment_id"]))
-        return {
-            "meta": self._meta_snapshot(),
-            "segments": segments,
-            "actions": self._actions_snapshot(),
-            "summary": self._summary_snapshot(),
-        }
+        try:
+            return {
+                "meta": self._meta_snapshot(),
+                "segments": segments,
+                "actions": self._actions_snapshot(),
+                "summary": self._summary_snapshot(),
+            }
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise CorruptUpdateError(f"meta, actions or summary malformed: {exc!r}") from None
 
     def _meta_snapshot(self) -> Meta:
         m = self._meta
@@ -576,7 +580,7 @@ class TranscriptDoc:
     def _require_segment(self, segment_id: str) -> Map[Any]:
         seg = self._segment_map(segment_id)
         if seg is None:
-            raise KeyError(f"no segment {segment_id!r}")
+            raise UnknownSegmentError(f"no segment {segment_id!r}")
         return seg
 
 
@@ -600,6 +604,7 @@ def _segment_snapshot(seg: Any, speakers: dict[str, str]) -> Segment | None:
         "t0": float(asr["t0"]),
         "t1": float(asr["t1"]),
         "speaker": speakers.get(speaker, speaker) if speaker is not None else None,
+        "speaker_id": speaker,
         "conf": None if asr.get("conf") is None else float(asr["conf"]),
         "rev": int(asr["rev"]),
         "final": bool(asr.get("final", False)),
@@ -650,13 +655,19 @@ def _check_rev(rev: int) -> None:
         raise InvalidTranscriptError(f"rev must be an integer >= 1, got {rev!r}")
 
 
+def is_finite_number(value: object) -> bool:
+    """A real number that fits a float and is not NaN or infinite (bools are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _check_times(t0: float, t1: float, *, what: str) -> None:
     for name, value in (("t0", t0), ("t1", t1)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if not is_finite_number(value):
             raise InvalidTranscriptError(f"{what}: {name} must be a finite number, got {value!r}")
         if value < 0:
             raise InvalidTranscriptError(f"{what}: {name} is negative ({value})")
@@ -667,24 +678,37 @@ def _check_times(t0: float, t1: float, *, what: str) -> None:
 def _check_conf(conf: float | None) -> None:
     if conf is None:
         return
-    if isinstance(conf, bool) or not isinstance(conf, int | float) or not 0.0 <= conf <= 1.0:
+    if not is_finite_number(conf) or not 0.0 <= conf <= 1.0:
         raise InvalidTranscriptError(f"conf must be a number in [0, 1], got {conf!r}")
 
 
-def _check_words(words: Iterable[Sequence[Any]], segment_id: str) -> list[list[Any]]:
+def _check_span(span: object) -> None:
+    if span is None:
+        return
+    if not isinstance(span, dict) or set(span) != {"from", "to"}:
+        raise InvalidTranscriptError(f"source_span must be {{from, to}}, got {span!r}")
+    lo, hi = span["from"], span["to"]
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (lo, hi)) or not 0 <= lo <= hi:
+        raise InvalidTranscriptError(
+            f"source_span must hold whole numbers with 0 <= from <= to, got {span!r}"
+        )
+
+
+def _check_words(words: object, segment_id: str) -> list[list[Any]]:
+    if not isinstance(words, list | tuple):
+        raise InvalidTranscriptError(f"segment {segment_id!r}: words must be a list")
     clean: list[list[Any]] = []
     for i, w in enumerate(words):
-        if len(w) != 4 or not isinstance(w[0], str):
+        if not isinstance(w, list | tuple) or len(w) != 4 or not isinstance(w[0], str):
             raise InvalidTranscriptError(
                 f"segment {segment_id!r}: word {i} must be [word, t0, t1, prob], got {w!r}"
             )
         _check_times(w[1], w[2], what=f"segment {segment_id!r} word {i}")
-        prob = w[3]
-        if isinstance(prob, bool) or not isinstance(prob, int | float) or not math.isfinite(prob):
+        if not is_finite_number(w[3]):
             raise InvalidTranscriptError(f"segment {segment_id!r}: word {i} prob must be a number")
-        clean.append([w[0], float(w[1]), float(w[2]), float(prob)])
+        clean.append([w[0], float(w[1]), float(w[2]), float(w[3])])
     return clean
 
 
 # A Word is a tuple in snapshots; keep the name exported for callers building words.
-__all__ = ["TranscriptDoc", "Word", "utc_now"]
+__all__ = ["TranscriptDoc", "Word", "is_finite_number", "utc_now"]

@@ -13,3 +13,7 @@ class CorruptUpdateError(TranscriptError):
 
 class InvalidTranscriptError(TranscriptError):
     """A JSON export or an API call with missing or impossible fields."""
+
+
+class UnknownSegmentError(InvalidTranscriptError):
+    """An edit or lookup named a segment the transcript does not have."""

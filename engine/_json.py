@@ -5,7 +5,7 @@ Shape::
     {"transcript_id", "title", "language", "started_at",
      "segments": [{"segment_id", "rev", "t0", "t1", "text", "speaker", "conf",
                    "meta": {"lang", "final", "source", "edited_by", "edited_at",
-                            "asr_text", "words"}}],
+                            "asr_text", "words", "speaker_id"}}],
      "actions": [{"action_id", "text", "owner", "due", "status", "conf",
                   "segment_ids", "source_span", "origin"}],
      "summary": {"bullets", "risks", "topics", "updated_at", "model"} | null,
@@ -18,10 +18,9 @@ Readers need only ``transcript_id`` and, per segment, ``segment_id``, ``t0``, ``
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
-from ._doc import TranscriptDoc
+from ._doc import TranscriptDoc, is_finite_number
 from ._errors import InvalidTranscriptError
 from ._schema import ACTION_STATUSES, Origin, Segment, Snapshot
 
@@ -75,6 +74,7 @@ def dumps(snapshot: Snapshot) -> str:
 def _segment_json(s: Segment) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "lang": s["lang"],
+        "speaker_id": s["speaker_id"],
         "final": s["final"],
         "source": s["source"],
         "words": [list(w) for w in s["words"]],
@@ -103,6 +103,8 @@ def loads(text: str) -> TranscriptDoc:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidTranscriptError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidTranscriptError("not a transcript: JSON nested too deeply") from None
     return from_json(data)
 
 
@@ -130,6 +132,9 @@ def from_json(data: Any) -> TranscriptDoc:
         retention_days=_optional(extra, "retention_days", int, "transcript meta"),
         origin=Origin.RELAY,
     )
+    upload_audio = _optional(extra, "upload_audio", bool, "transcript meta")
+    if upload_audio:
+        t.set_meta(upload_audio=True, origin=Origin.RELAY)
     segments = data.get("segments")
     if not isinstance(segments, list):
         raise InvalidTranscriptError("transcript: 'segments' must be a list")
@@ -167,22 +172,28 @@ def _import_segment(t: TranscriptDoc, seg: Any, i: int) -> None:
     meta = seg.get("meta") or {}
     if not isinstance(meta, dict):
         raise InvalidTranscriptError(f"{where}: 'meta' must be an object")
-    rev = _optional(seg, "rev", int, where) or 1
+    if segment_id in t.segment_ids():
+        raise InvalidTranscriptError(f"{where}: appears twice")
+    rev = _optional(seg, "rev", int, where)
     human = meta.get("source") == "human"
+    speaker = _optional(seg, "speaker", str, where)
+    speaker_id = _optional(meta, "speaker_id", str, where) or speaker
     asr_text = _optional(meta, "asr_text", str, where) if human else None
     t.upsert_segment(
         segment_id,
-        rev=rev,
+        rev=1 if rev is None else rev,
         text=asr_text if asr_text is not None else text,
         t0=t0,
         t1=t1,
-        speaker=_optional(seg, "speaker", str, where),
+        speaker=speaker_id,
         conf=_optional_number(seg, "conf", where),
         final=bool(meta.get("final", True)),
-        words=meta.get("words") or [],
+        words=meta.get("words", []),
         lang=_optional(meta, "lang", str, where),
         origin=Origin.RELAY,
     )
+    if speaker_id and speaker and speaker_id != speaker:
+        t.rename_speaker(speaker_id, speaker, origin=Origin.RELAY)
     if human:
         t.import_human_text(
             segment_id,
@@ -236,7 +247,7 @@ def _require_number(d: dict[str, Any], key: str, where: str) -> float:
     if key not in d or d[key] is None:
         raise InvalidTranscriptError(f"{where}: missing field {key!r}")
     value = d[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise InvalidTranscriptError(f"{where}: field {key!r} must be a number, got {value!r}")
     return float(value)
 

@@ -64,7 +64,8 @@ class Segment(TypedDict):
     text: str
     t0: float
     t1: float
-    speaker: str | None
+    speaker: str | None  # the display name (after renames)
+    speaker_id: str | None  # the ASR's label, e.g. "S1"
     conf: float | None
     rev: int
     final: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pycrdt import Map
 
-from engine import InvalidTranscriptError, Origin, TranscriptDoc
+from engine import InvalidTranscriptError, Origin, TranscriptDoc, UnknownSegmentError
 
 AT = "2026-03-01T10:00:00+00:00"
 
@@ -168,7 +168,7 @@ def test_edit_needs_a_user_and_a_segment() -> None:
     t.upsert_segment("s", rev=1, text="abc", t0=0.0, t1=1.0)
     with pytest.raises(InvalidTranscriptError):
         t.edit_text("s", 0, 0, "x", user="")
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownSegmentError, match="nope"):
         t.edit_text("nope", 0, 0, "x", user="ana")
 
 

@@ -28,13 +28,19 @@ def read_transcript(path: str) -> TranscriptDoc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not data.strip():
         raise CliError(f"{path}: the file is empty")
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise CliError(f"{path}: not UTF-8 text ({exc.reason})") from None
         return loads_json(text)
     return TranscriptDoc.from_update(data)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(text: str, out: str | None) -> None:
@@ -51,6 +57,8 @@ def write_text(text: str, out: str | None) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
         try:
+            # mkstemp makes the file 0600; give it the mode a plain open() would.
+            os.chmod(tmp, 0o666 & ~_umask())
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine import EXTENSIONS, FORMATS, Origin, TranscriptDoc, export
 
-from ._common import write_text
+from ._common import CliError, write_text
 
 # (speaker, t0, t1, the partial hypotheses in order, ending with the final text)
 SCRIPT: tuple[tuple[str, float, float, tuple[str, ...]], ...] = (
@@ -77,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     assert snapshot == browser.snapshot(), "replicas diverged"
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create {out}: {exc.strerror or exc}") from None
     for fmt in FORMATS:
         write_text(export(snapshot, fmt), str(out / f"session{EXTENSIONS[fmt]}"))
     edited = next(s for s in snapshot["segments"] if s["segment_id"] == "seg-0002")

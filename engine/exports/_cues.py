@@ -6,6 +6,7 @@ still the ASR's own (the words match), and otherwise are proportional to charact
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,24 +65,58 @@ def wrap(words: Sequence[str], max_chars: int, max_lines: int) -> list[str] | No
     return best
 
 
-def _chunks(words: list[str], options: CueOptions) -> list[tuple[int, int, list[str]]]:
-    """As many words per cue as fit; returns (first word, end word, balanced lines).
+def _fill(words: list[str], options: CueOptions, lead: int, budget: float) -> list[int]:
+    """Greedy cue ends: each cue takes words while they fit its lines and ``budget`` chars.
 
-    Filling lines greedily uses the fewest lines, so a prefix fits in ``max_lines`` exactly
-    when the greedy fill does; only the chosen words are then balanced by :func:`wrap`.
+    Filling lines greedily uses the fewest lines, so a run of words fits in ``max_lines``
+    exactly when the greedy fill does. The first ``lead`` words (a speaker's name) always
+    share a cue with the first spoken word, over the limits if they must.
     """
-    out: list[tuple[int, int, list[str]]] = []
+    ends: list[int] = []
     start = 0
     while start < len(words):
-        lines, width, end = 1, len(words[start]), start + 1
+        lines, width, chars, end = 1, len(words[start]), len(words[start]), start + 1
         while end < len(words):
-            if width + 1 + len(words[end]) <= options.max_chars:
-                width += 1 + len(words[end])
-            elif lines < options.max_lines:
-                lines, width = lines + 1, len(words[end])
-            else:
+            size = len(words[end])
+            if chars + 1 + size > budget and end > lead:
                 break
+            if width + 1 + size <= options.max_chars:
+                width += 1 + size
+            elif lines < options.max_lines:
+                lines, width = lines + 1, size
+            elif end > lead:
+                break
+            else:
+                width += 1 + size
+            chars += 1 + size
             end += 1
+        ends.append(end)
+        start = end
+    return ends
+
+
+def _chunks(
+    words: list[str], options: CueOptions, *, lead: int = 0
+) -> list[tuple[int, int, list[str]]]:
+    """Cut words into as few cues as fit, of even length; (first word, end word, lines).
+
+    Filling cues greedily would leave a short orphan at the end ("addendum."), so once the
+    number of cues is known, the smallest per-cue character budget that still needs no
+    more cues is searched for, and the cues are filled again with it.
+    """
+    ends = _fill(words, options, lead, budget=math.inf)
+    if len(ends) > 1:
+        lo, hi = -(-len(" ".join(words)) // len(ends)), len(" ".join(words))
+        while lo < hi:  # fewer cues for a larger budget: binary search the smallest
+            mid = (lo + hi) // 2
+            if len(_fill(words, options, lead, mid)) <= len(ends):
+                hi = mid
+            else:
+                lo = mid + 1
+        ends = _fill(words, options, lead, lo)
+    out: list[tuple[int, int, list[str]]] = []
+    start = 0
+    for end in ends:
         balanced = wrap(words[start:end], options.max_chars, options.max_lines)
         out.append((start, end, balanced or [" ".join(words[start:end])]))
         start = end
@@ -96,6 +131,11 @@ def _word_times(seg: Segment, words: list[str]) -> list[tuple[float, float]] | N
         return None
     lo, hi = seg["t0"], seg["t1"]
     return [(min(max(w[1], lo), hi), min(max(w[2], lo), hi)) for w in seg["words"]]
+
+
+def _one_line(name: str | None) -> str | None:
+    """A speaker name with any line break as a space: a blank line would end the cue."""
+    return None if name is None else " ".join(name.split())
 
 
 def segment_cues(seg: Segment, options: CueOptions, *, prefix: str = "") -> list[Cue]:
@@ -115,7 +155,7 @@ def segment_cues(seg: Segment, options: CueOptions, *, prefix: str = "") -> list
     duration = seg["t1"] - seg["t0"]
     cues: list[Cue] = []
     all_words = lead + words
-    for start, end, lines in _chunks(all_words, options):
+    for start, end, lines in _chunks(all_words, options, lead=len(lead)):
         # Indices into ``words`` (the prefix is not a spoken word).
         w0 = max(start - len(lead), 0)
         w1 = max(end - len(lead), 1)
@@ -126,7 +166,7 @@ def segment_cues(seg: Segment, options: CueOptions, *, prefix: str = "") -> list
             t1 = seg["t0"] + duration * (offsets[w1 - 1] + len(words[w1 - 1])) / total
             if w1 == len(words):
                 t1 = seg["t1"]
-        cues.append(Cue(t0, max(t0, t1), tuple(lines), seg["speaker"], start == 0))
+        cues.append(Cue(t0, max(t0, t1), tuple(lines), _one_line(seg["speaker"]), start == 0))
     return cues
 
 
@@ -136,14 +176,16 @@ def build_cues(
     """All cues of a transcript, in order.
 
     ``speaker_prefix`` writes ``Name:`` before the first cue of each speaker's turn (for
-    SRT, which has no speaker markup).
+    SRT, which has no speaker markup), or the subtitler's ``-`` when the new speaker is
+    unknown.
     """
     options = options or CueOptions()
     cues: list[Cue] = []
     previous: str | None = None
     for seg in segments:
-        turn = seg["speaker"] is not None and seg["speaker"] != previous
-        prefix = f"{seg['speaker']}:" if speaker_prefix and turn else ""
+        turn = seg["speaker"] != previous
+        name = _one_line(seg["speaker"])
+        prefix = (f"{name}:" if name else "-") if speaker_prefix and turn else ""
         seg_cues = segment_cues(seg, options, prefix=prefix)
         if seg_cues:
             first = seg_cues[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from .._schema import Action, Segment, Snapshot
 from ._timecode import clock
@@ -42,23 +43,52 @@ _LABELS = {
     },
 }
 
+_LANGUAGE_NAMES = {
+    "en": {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese"},
+    "es": {"en": "inglés", "es": "español", "fr": "francés", "de": "alemán", "pt": "portugués"},
+}
+
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
 
 def escape(text: str) -> str:
-    """Escape what Markdown would otherwise render as markup.
+    """Escape what Markdown would otherwise render as markup, and keep ``text`` on one line.
 
     Example:
         >>> escape("a*b_c [x]")
         'a\\\\*b\\\\_c \\\\[x\\\\]'
+        >>> escape("- one\\n\\n# two")
+        '\\\\- one # two'
+        >>> escape("2024. A good year")
+        '2024\\\\. A good year'
     """
-    text = _SPECIAL.sub(r"\\\1", text)
-    # A leading '#', '-', '+' or 'N.' would start a heading or a list.
-    return re.sub(r"^(\s*)([#+-]|\d+\.)", r"\1\\\2", text)
+    # One line: a line break would end the paragraph, or start a heading or a list.
+    text = _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    # A leading '#', '-', '+', 'N.' or 'N)' would start a heading or a list. A backslash
+    # escapes only punctuation (before a digit it would show), so 'N.' becomes 'N\.'.
+    text = re.sub(r"^(\s*)([#+-])", r"\1\\\2", text)
+    return re.sub(r"^(\s*\d+)([.)])", r"\1\\\2", text)
 
 
 def _labels(language: str | None) -> dict[str, str]:
     return _LABELS["es"] if (language or "").lower().startswith("es") else _LABELS["en"]
+
+
+def _language(code: str, ui: str) -> str:
+    """``es`` as a reader says it, in the document's own language."""
+    names = _LANGUAGE_NAMES["es" if ui.startswith("es") else "en"]
+    return names.get(code.lower().split("-")[0], code)
+
+
+def _when(started_at: str) -> str:
+    """An ISO 8601 time as ``2026-03-02 15:00 UTC``; anything else as it is."""
+    try:
+        moment = datetime.fromisoformat(started_at)
+    except ValueError:
+        return started_at
+    offset = moment.strftime("%z")  # "" for a naive time, else "+0100"
+    zone = "UTC" if offset == "+0000" else f"UTC{offset[:3]}:{offset[3:]}" if offset else ""
+    return f"{moment:%Y-%m-%d %H:%M} {zone}".rstrip()
 
 
 def _turns(segments: list[Segment]) -> list[tuple[str | None, float, list[str]]]:
@@ -110,9 +140,9 @@ def to_markdown(snapshot: Snapshot) -> str:
     out = [f"# {escape(meta['title']) or labels['untitled']}", ""]
     facts = []
     if meta["started_at"]:
-        facts.append((labels["date"], meta["started_at"]))
+        facts.append((labels["date"], _when(meta["started_at"])))
     if meta["language"]:
-        facts.append((labels["language"], meta["language"]))
+        facts.append((labels["language"], _language(meta["language"], meta["language"])))
     if meta["model"]:
         facts.append((labels["model"], meta["model"]))
     if segments:
