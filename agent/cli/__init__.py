@@ -12,10 +12,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from engine import TranscriptError
 
-from . import demo, export
+from . import demo, devices, export, record, transcribe
 from ._common import CliError
 
-COMMANDS = (export, demo)
+COMMANDS = (transcribe, record, devices, export, demo)
 
 
 def _version() -> str:

@@ -17,6 +17,19 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
+def user_error(exc: BaseException, *kinds: type[Exception]) -> BaseException:
+    """The first ``kinds`` error inside ``exc`` (task groups and pycrdt observers wrap
+    errors in exception groups) as a CliError; ``exc`` itself when there is none."""
+    if isinstance(exc, kinds):
+        return CliError(str(exc))
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = user_error(inner, *kinds)
+            if isinstance(found, CliError):
+                return found
+    return exc
+
+
 def read_transcript(path: str) -> TranscriptDoc:
     """Load a JSON export or a stored Yjs update, telling which from the content."""
     p = Path(path)

@@ -1,0 +1,257 @@
+"""Speech to text with faster-whisper: one model per session, utterances in, hypotheses out.
+
+The defaults come from measurement (``bench/asr.py``; the README has the table):
+
+- ``beam_size=1``: beam 5 gave the same WER here for ~no extra cost on short utterances,
+  and greedy keeps latency predictable.
+- ``temperature=(0.0, 0.2)``: one fallback for low-confidence output, not the default six.
+- ``condition_on_previous_text=False``: feeding the previous text back let one repetition
+  feed the next (the loop seen with temperature fallback on Spanish); it also made WER worse.
+- ``vad_filter=False``: our own VAD has already cut the audio into speech.
+- ``word_timestamps=True``: subtitles and the editor need them; with conditioning off and
+  the hallucination guard (:mod:`agent.guard`) the repetition loop did not come back.
+
+Every call costs a full 30-second encoder pass whatever the audio length, so
+:meth:`IncrementalTranscriber.transcribe_many` packs several utterances into one call when
+they queue up, and splits the words back by time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .guard import GuardOptions, Verdict, judge
+from .models import ResolvedModel, resolve_model
+
+SAMPLE_RATE = 16_000
+# A call is padded to 30 s; keep packed audio under it with room for the gaps.
+MAX_PACKED_S = 28.0
+# Silence put between packed utterances, so words do not run into each other.
+PACK_GAP_S = 0.3
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    """How speech is turned into text.
+
+    Attributes:
+        model: a path, ``tiny.en``, ``base`` (default, bundled) or a faster-whisper name.
+        language: an ISO code, or None to detect it once per session.
+        device: ``auto`` uses CUDA when CTranslate2 sees a GPU, else the CPU.
+        compute_type: None picks ``int8_float16`` on CUDA and ``int8`` on the CPU.
+        cpu_threads: 0 uses every core the process may run on.
+        beam_size, temperature, word_timestamps, vad_filter, compression_ratio_threshold,
+        log_prob_threshold, no_speech_threshold, condition_on_previous_text:
+            passed to faster-whisper (see the module docstring for why these values).
+        guard: what counts as a hallucination to drop.
+    """
+
+    model: str | None = None
+    language: str | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str | None = None
+    cpu_threads: int = 0
+    beam_size: int = 1
+    temperature: tuple[float, ...] = (0.0, 0.2)
+    word_timestamps: bool = True
+    vad_filter: bool = False
+    compression_ratio_threshold: float = 2.6
+    log_prob_threshold: float = -1.0
+    no_speech_threshold: float = 0.6
+    condition_on_previous_text: bool = False
+    guard: GuardOptions = field(default_factory=GuardOptions)
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """Text for one utterance, with absolute times (seconds from the start of the stream).
+
+    ``dropped`` names the guard rule that rejected it; such text is never written.
+    """
+
+    t0: float
+    t1: float
+    text: str
+    words: list[tuple[str, float, float, float]]
+    conf: float | None
+    lang: str
+    dropped: str | None = None
+
+
+def detect_hardware(options: AsrOptions) -> tuple[str, str, int]:
+    """(device, compute_type, cpu_threads) for this machine."""
+    import ctranslate2
+
+    device = options.device
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    compute = options.compute_type or ("int8_float16" if device == "cuda" else "int8")
+    threads = options.cpu_threads or len(os.sched_getaffinity(0))
+    return device, compute, threads
+
+
+def _to_float(audio: np.ndarray) -> np.ndarray:
+    if audio.dtype == np.int16:
+        return audio.astype(np.float32) / 32768.0
+    return audio.astype(np.float32, copy=False)
+
+
+class IncrementalTranscriber:
+    """One WhisperModel, loaded once and kept for the whole session.
+
+    Calls are serialized: CTranslate2 already uses every core for one call, and two at a
+    time would only slow both. Safe to call from a worker thread.
+
+    Example:
+        >>> import numpy as np
+        >>> asr = IncrementalTranscriber(AsrOptions(model="tiny.en"))
+        >>> asr.transcribe(np.zeros(16_000, dtype=np.int16), t0=0.0) is None  # silence
+        True
+    """
+
+    def __init__(self, options: AsrOptions | None = None) -> None:
+        from faster_whisper import WhisperModel
+
+        self.options = options or AsrOptions()
+        self.model_info: ResolvedModel = resolve_model(self.options.model)
+        self.device, self.compute_type, self.cpu_threads = detect_hardware(self.options)
+        self._model = WhisperModel(
+            self.model_info.location,
+            device=self.device,
+            compute_type=self.compute_type,
+            cpu_threads=self.cpu_threads,
+        )
+        self.language: str | None = self.options.language
+        if self.model_info.english_only:
+            if self.language not in (None, "en"):
+                raise ValueError(f"{self.model_info.name} is English-only: use another model")
+            self.language = "en"
+        self._lock = threading.Lock()
+
+    def transcribe(self, audio: np.ndarray, *, t0: float) -> Hypothesis | None:
+        """Text for one utterance starting at ``t0``; None for silence or a dropped guess."""
+        result = self.transcribe_many([(t0, audio)])[0]
+        return result if result is not None and result.dropped is None else None
+
+    def transcribe_many(
+        self, utterances: Sequence[tuple[float, np.ndarray]]
+    ) -> list[Hypothesis | None]:
+        """Transcribe several utterances in as few calls as fit in one 30-second window.
+
+        Returns one entry per utterance: a hypothesis (``dropped`` set if the guard
+        rejected it) or None when nothing was heard.
+        """
+        results: list[Hypothesis | None] = []
+        batch: list[tuple[float, np.ndarray]] = []
+        length = 0.0
+        for t0, audio in utterances:
+            seconds = len(audio) / SAMPLE_RATE
+            if batch and length + PACK_GAP_S + seconds > MAX_PACKED_S:
+                results += self._call(batch)
+                batch, length = [], 0.0
+            batch.append((t0, audio))
+            length += seconds + (PACK_GAP_S if len(batch) > 1 else 0.0)
+        if batch:
+            results += self._call(batch)
+        return results
+
+    def _call(self, batch: list[tuple[float, np.ndarray]]) -> list[Hypothesis | None]:
+        gap = np.zeros(int(PACK_GAP_S * SAMPLE_RATE), dtype=np.float32)
+        pieces: list[np.ndarray] = []
+        starts: list[float] = []  # where each utterance begins in the packed audio
+        position = 0.0
+        for i, (_, audio) in enumerate(batch):
+            if i:
+                pieces.append(gap)
+                position += PACK_GAP_S
+            starts.append(position)
+            pieces.append(_to_float(audio))
+            position += len(audio) / SAMPLE_RATE
+        packed = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        with self._lock:
+            segments, info = self._model.transcribe(
+                packed,
+                language=self.language,
+                beam_size=self.options.beam_size,
+                temperature=list(self.options.temperature),
+                word_timestamps=self.options.word_timestamps or len(batch) > 1,
+                vad_filter=self.options.vad_filter,
+                compression_ratio_threshold=self.options.compression_ratio_threshold,
+                log_prob_threshold=self.options.log_prob_threshold,
+                no_speech_threshold=self.options.no_speech_threshold,
+                condition_on_previous_text=self.options.condition_on_previous_text,
+            )
+            segments = list(segments)  # decoding happens while iterating
+            if self.language is None and info.language_probability >= 0.5:
+                self.language = info.language  # detected once, then fixed for the session
+        lang = info.language
+        # Give every word (or, without words, every segment) to the utterance it falls in.
+        spans: list[list[tuple[str, float, float, float]]] = [[] for _ in batch]
+        texts: list[list[str]] = [[] for _ in batch]
+        stats: list[list[Any]] = [[] for _ in batch]
+        for seg in segments:
+            if seg.words:
+                for w in seg.words:
+                    k = _owner(starts, (w.start + w.end) / 2)
+                    spans[k].append((w.word, w.start, w.end, w.probability))
+                    stats[k].append(seg)
+            else:
+                k = _owner(starts, (seg.start + seg.end) / 2)
+                texts[k].append(seg.text)
+                stats[k].append(seg)
+        out: list[Hypothesis | None] = []
+        for k, (t0, audio) in enumerate(batch):
+            shift = t0 - starts[k]
+            end = t0 + len(audio) / SAMPLE_RATE
+            words = [
+                (w.strip(), _clamp(a + shift, t0, end), _clamp(b + shift, t0, end), p)
+                for w, a, b, p in spans[k]
+                if w.strip()
+            ]
+            raw = "".join(w for w, *_ in spans[k]) if spans[k] else "".join(texts[k])
+            text = " ".join(raw.split())
+            if not text:
+                out.append(None)
+                continue
+            unique_segments = list({id(s): s for s in stats[k]}.values())
+            verdict: Verdict = judge(text, unique_segments, self.options.guard)
+            out.append(
+                Hypothesis(
+                    t0=t0,
+                    t1=end,
+                    text=text,
+                    words=words if self.options.word_timestamps else [],
+                    conf=_confidence(words, unique_segments),
+                    lang=lang,
+                    dropped=verdict.reason,
+                )
+            )
+        return out
+
+
+def _owner(starts: list[float], t: float) -> int:
+    k = 0
+    for i, s in enumerate(starts):
+        if t >= s:
+            k = i
+    return k
+
+
+def _clamp(t: float, lo: float, hi: float) -> float:
+    return min(max(t, lo), hi)
+
+
+def _confidence(words: list[tuple[str, float, float, float]], segments: list[Any]) -> float | None:
+    """Mean word probability, else the segments' mean token probability."""
+    if words:
+        return round(sum(p for *_, p in words) / len(words), 3)
+    if segments:
+        return round(sum(math.exp(s.avg_logprob) for s in segments) / len(segments), 3)
+    return None

@@ -1,0 +1,118 @@
+"""``minuta record``: transcribe the microphone live until Ctrl-C, then export.
+
+Segments appear as they are finalized. Ctrl-C (or SIGTERM) stops capture, finishes the
+utterance in progress, and writes session.{md,srt,vtt,json}. The transcript is kept in
+the durable local store all along; audio is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+
+from engine import TranscriptDoc
+
+from ..audio import AudioError, Microphone
+from ..session import SessionStats, StreamOptions, TranscriptionSession
+from ..store import StoreError
+from ._common import CliError, user_error
+from ._run import (
+    add_asr_arguments,
+    export_all,
+    load_asr,
+    open_doc,
+    open_store,
+    print_final,
+    resume_point,
+)
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "record",
+        help="transcribe the microphone live (Ctrl-C ends and exports)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--device", metavar="D", help="input device index or name (see minuta devices)")
+    p.add_argument(
+        "--out", metavar="DIR", type=Path, help="where to write the exports (default: ./<id>)"
+    )
+    p.add_argument(
+        "--id",
+        metavar="ID",
+        help="transcript id (default: rec-<date>-<time>); an existing id continues",
+    )
+    add_asr_arguments(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    device: int | str | None = args.device
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    transcript_id = args.id or f"rec-{datetime.now():%Y%m%d-%H%M%S}"
+    mic = Microphone(device)
+    try:
+        mic.start()  # before the model loads: no microphone is the likelier problem
+    except AudioError as exc:
+        raise CliError(str(exc)) from None
+    with mic:
+        asr = load_asr(args)
+        with open_store(args, transcript_id) as store:
+            doc = open_doc(
+                store,
+                lambda: TranscriptDoc.create(
+                    transcript_id,
+                    title=args.title or "Recording",
+                    language=args.language,
+                    model=asr.model_info.name,
+                ),
+            )
+            offset, first_segment = resume_point(doc)
+            session = TranscriptionSession(
+                doc, asr, options=StreamOptions(partial_interval_s=1.0), t_offset=offset,
+                first_segment=first_segment, on_final=print_final,
+            )  # fmt: skip
+            print("Recording. Press Ctrl-C to stop.", file=sys.stderr)
+            try:
+                stats = anyio.run(_record, session, mic)
+            except Exception as exc:
+                raise user_error(exc, AudioError, StoreError) from None
+            paths = export_all(doc, args.out or Path(transcript_id))
+    print(f"{stats.finals} segments from {stats.audio_seconds:.1f} s of audio.")
+    if mic.overflows:
+        print(f"Warning: {mic.overflows} audio blocks were lost (the machine was too busy).")
+    print("Wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+async def _record(session: TranscriptionSession, mic: Microphone) -> SessionStats:
+    stop = anyio.Event()
+
+    async def chunks() -> AsyncIterator[np.ndarray]:
+        while not stop.is_set():
+            block = await anyio.to_thread.run_sync(mic.read, 0.2)
+            if block is not None:
+                yield block
+
+    async def watch_signals() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                print("\nStopping: finishing the last utterance…", file=sys.stderr)
+                stop.set()
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch_signals)
+        stats = await session.run(chunks())
+        tg.cancel_scope.cancel()
+    return stats

@@ -1,0 +1,130 @@
+"""The agent's durable copy of a transcript: an append-only log of Yjs updates in SQLite.
+
+Layout: ``<storage_dir>/<transcript_id>/doc.sqlite``. Every change to the document is
+committed to the log (WAL, ``synchronous=FULL``) from inside the doc's own observer, so
+it is on disk before the transaction that made it returns, and before any sync provider
+or exporter sees it. Reopening replays the log, so a crash (even ``kill -9``) loses
+nothing that was written. Audio never goes here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pycrdt import Subscription, merge_updates
+
+from engine import Origin, TranscriptDoc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS updates (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    data BLOB NOT NULL,
+    origin TEXT,
+    at REAL NOT NULL
+);
+"""
+# Replaying thousands of tiny updates is slower than one merged update; fold them on open.
+COMPACT_ABOVE = 1000
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class StoreError(Exception):
+    """The local log cannot be read or written (disk full, permissions…)."""
+
+
+def default_storage_dir() -> Path:
+    if env := os.environ.get("MINUTA_AGENT_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "minuta" / "transcripts"
+
+
+class LocalStore:
+    """One transcript's update log.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> with LocalStore(root, "t-1") as store:
+        ...     doc = store.open_doc(lambda: TranscriptDoc.create("t-1"))
+        ...     _ = doc.upsert_segment("s", rev=1, text="hola", t0=0.0, t1=1.0)
+        >>> with LocalStore(root, "t-1") as store:
+        ...     store.open_doc(lambda: TranscriptDoc.create("t-1")).snapshot()["segments"][0]["text"]
+        'hola'
+    """
+
+    def __init__(self, storage_dir: Path, transcript_id: str) -> None:
+        if not _SAFE_ID.match(transcript_id):
+            raise StoreError(f"transcript id {transcript_id!r} cannot name a folder")
+        self.path = Path(storage_dir) / transcript_id / "doc.sqlite"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit: each INSERT is its own durable transaction.
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the local transcript store {self.path}: {exc}") from None
+        self._subscription: Subscription | None = None
+        self._doc: TranscriptDoc | None = None
+
+    def __enter__(self) -> LocalStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM updates").fetchone()[0])
+
+    def open_doc(self, create: Callable[[], TranscriptDoc]) -> TranscriptDoc:
+        """The stored doc, or ``create()`` saved as the first entry; then log every change."""
+        rows = [bytes(r[0]) for r in self._db.execute("SELECT data FROM updates ORDER BY seq")]
+        if rows:
+            doc = TranscriptDoc()
+            for update in rows:
+                doc.apply_update(update, origin=Origin.AGENT)
+            if len(rows) > COMPACT_ABOVE:
+                self._compact(merge_updates(*rows))
+        else:
+            doc = create()
+            self._append(doc.encode_update(), Origin.AGENT)
+        self._subscription = doc.observe(self._on_update)
+        self._doc = doc
+        return doc
+
+    def _on_update(self, update: bytes, origin: Origin | None) -> None:
+        self._append(update, origin)
+
+    def _append(self, update: bytes, origin: Origin | None) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO updates (data, origin, at) VALUES (?, ?, ?)",
+                (update, origin.value if origin else None, time.time()),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot save to {self.path}: {exc}") from None
+
+    def _compact(self, merged: bytes) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM updates")
+            self._db.execute(
+                "INSERT INTO updates (data, origin, at) VALUES (?, ?, ?)",
+                (merged, "compacted", time.time()),
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            self._db.execute("ROLLBACK")  # the uncompacted log is still whole
+
+    def close(self) -> None:
+        if self._doc is not None and self._subscription is not None:
+            self._doc.unobserve(self._subscription)
+            self._subscription = None
+        self._db.close()
