@@ -80,11 +80,16 @@ def resume_point(doc: TranscriptDoc) -> tuple[float, int]:
     return offset, number + 1
 
 
-def export_all(doc: TranscriptDoc, out: Path) -> list[Path]:
+def prepare_out(out: Path) -> None:
+    """Create the output folder now, so a bad ``--out`` fails before minutes of work."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"cannot create {out}: {exc.strerror or exc}") from None
+
+
+def export_all(doc: TranscriptDoc, out: Path) -> list[Path]:
+    prepare_out(out)
     snapshot = doc.snapshot()
     paths = []
     for fmt in FORMATS:

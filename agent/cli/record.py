@@ -30,6 +30,7 @@ from ._run import (
     load_asr,
     open_doc,
     open_store,
+    prepare_out,
     print_final,
     resume_point,
 )
@@ -60,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(device, str) and device.isdigit():
         device = int(device)
     transcript_id = args.id or f"rec-{datetime.now():%Y%m%d-%H%M%S}"
+    out = args.out or Path(transcript_id)
+    prepare_out(out)
     mic = Microphone(device)
     try:
         mic.start()  # before the model loads: no microphone is the likelier problem
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 stats = anyio.run(_record, session, mic)
             except Exception as exc:
                 raise user_error(exc, AudioError, StoreError) from None
-            paths = export_all(doc, args.out or Path(transcript_id))
+            paths = export_all(doc, out)
     print(f"{stats.finals} segments from {stats.audio_seconds:.1f} s of audio.")
     if mic.overflows:
         print(f"Warning: {mic.overflows} audio blocks were lost (the machine was too busy).")

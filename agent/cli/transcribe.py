@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,21 @@ import anyio
 import numpy as np
 from tqdm import tqdm
 
-from engine import TranscriptDoc
+from engine import Origin, TranscriptDoc
 
 from ..audio import SAMPLE_RATE, AudioError, file_duration, read_file
-from ..session import StreamOptions, TranscriptionSession
+from ..session import FinalWritten, StreamOptions, TranscriptionSession
 from ..store import StoreError
 from ._common import CliError, user_error
-from ._run import add_asr_arguments, export_all, load_asr, open_doc, open_store, resume_point
+from ._run import (
+    add_asr_arguments,
+    export_all,
+    load_asr,
+    open_doc,
+    open_store,
+    prepare_out,
+    resume_point,
+)
 
 
 def register(sub: Any) -> None:
@@ -60,33 +68,47 @@ def transcript_id_for(path: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.audio)
+    out = args.out or path.with_name(path.name + ".minuta")
+    transcribe_file(args, path, out, transcript_id=args.id, title=args.title or path.stem)
+    return 0
+
+
+def transcribe_file(
+    args: argparse.Namespace,
+    path: Path,
+    out: Path,
+    *,
+    transcript_id: str | None,
+    title: str,
+    on_final: Callable[[FinalWritten], None] | None = None,
+) -> TranscriptDoc:
+    """Transcribe ``path`` into the local store (resuming if it was interrupted) and
+    export it to ``out``. ``args`` carries the shared options (model, language, storage)."""
     try:
         chunks = read_file(path)
         first = next(chunks, None)  # fails now, before the model loads, if unreadable
+        transcript_id = transcript_id or transcript_id_for(path)
     except AudioError as exc:
         raise CliError(str(exc)) from None
     if first is None:
         raise CliError(f"{path}: no audio in the file")
+    prepare_out(out)
     duration = file_duration(path)
-    transcript_id = args.id or transcript_id_for(path)
-    out = args.out or path.with_name(path.name + ".minuta")
     asr = load_asr(args)
     with open_store(args, transcript_id) as store:
         doc = open_doc(
             store,
             lambda: TranscriptDoc.create(
-                transcript_id,
-                title=args.title or path.stem,
-                language=args.language,
-                model=asr.model_info.name,
+                transcript_id, title=title, language=args.language, model=asr.model_info.name
             ),
         )
         offset, first_segment = resume_point(doc)
         if offset:
             print(f"Resuming after {offset:.1f} s already transcribed.")
+        partials = 1.0 if getattr(args, "partials", False) else None
         session = TranscriptionSession(
-            doc, asr, options=StreamOptions(partial_interval_s=1.0 if args.partials else None),
-            t_offset=offset, first_segment=first_segment,
+            doc, asr, options=StreamOptions(partial_interval_s=partials), t_offset=offset,
+            first_segment=first_segment, on_final=on_final,
         )  # fmt: skip
         started = time.monotonic()
         bar = tqdm(
@@ -99,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         if not doc.snapshot()["meta"]["language"] and asr.language:
-            doc.set_meta(language=asr.language)
+            doc.set_meta(language=asr.language, origin=Origin.AGENT)
         paths = export_all(doc, out)
     elapsed = time.monotonic() - started
     audio_s = stats.audio_seconds or 1e-9
@@ -108,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         f"({elapsed / audio_s:.2f}x real time; {stats.dropped} hallucinations dropped)."
     )
     print("Wrote " + ", ".join(str(p) for p in paths))
-    return 0
+    return doc
 
 
 def _prepend(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

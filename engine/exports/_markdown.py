@@ -91,14 +91,26 @@ def _when(started_at: str) -> str:
     return f"{moment:%Y-%m-%d %H:%M} {zone}".rstrip()
 
 
+# Without speaker labels, a pause this long (seconds) starts a new paragraph.
+PARAGRAPH_PAUSE_S = 1.5
+
+
 def _turns(segments: list[Segment]) -> list[tuple[str | None, float, list[str]]]:
-    """Consecutive segments of one speaker, merged: (speaker, t0, texts)."""
+    """Consecutive segments of one speaker, merged: (speaker, t0, texts).
+
+    Segments with no speaker are also split at long pauses, so a transcript without
+    diarization still reads in paragraphs.
+    """
     turns: list[tuple[str | None, float, list[str]]] = []
+    previous_end = 0.0
     for seg in segments:
         text = seg["text"].strip()
         if not text:
             continue
-        if turns and turns[-1][0] == seg["speaker"]:
+        pause = seg["t0"] - previous_end
+        previous_end = seg["t1"]
+        same = turns and turns[-1][0] == seg["speaker"]
+        if same and not (seg["speaker"] is None and pause >= PARAGRAPH_PAUSE_S):
             turns[-1][2].append(text)
         else:
             turns.append((seg["speaker"], seg["t0"], [text]))
@@ -150,9 +162,13 @@ def to_markdown(snapshot: Snapshot) -> str:
     facts.append((labels["id"], meta["transcript_id"]))
     out += [f"- **{name}:** {escape(value)}" for name, value in facts]
     out += ["", f"## {labels['transcript']}", ""]
+    anyone = any(s["speaker"] for s in segments)
     for speaker, t0, texts in _turns(segments):
-        who = escape(speaker) if speaker else labels["unknown"]
-        out += [f"**{who}** [{clock(t0)}]", "", escape(" ".join(texts)), ""]
+        if anyone:
+            who = escape(speaker) if speaker else labels["unknown"]
+            out += [f"**{who}** [{clock(t0)}]", "", escape(" ".join(texts)), ""]
+        else:  # no diarization: timestamps alone
+            out += [f"[{clock(t0)}] {escape(' '.join(texts))}", ""]
     summary = snapshot["summary"]
     if summary and (summary["bullets"] or summary["risks"] or summary["topics"]):
         out += [f"## {labels['summary']}", ""]
