@@ -8,8 +8,11 @@ The defaults come from measurement (``bench/asr.py``; the README has the table):
 - ``condition_on_previous_text=False``: feeding the previous text back let one repetition
   feed the next (the loop seen with temperature fallback on Spanish); it also made WER worse.
 - ``vad_filter=False``: our own VAD has already cut the audio into speech.
-- ``word_timestamps=True``: subtitles and the editor need them; with conditioning off and
-  the hallucination guard (:mod:`agent.guard`) the repetition loop did not come back.
+- ``word_timestamps=True``: subtitles and the editor need them. They caused the Spanish
+  repetition loop: when a window does not end on a timestamp token, faster-whisper seeks to
+  the last aligned word, and after a sampled fallback decode (T>0) that alignment ends
+  early, so the same audio is decoded again and the text repeats. A hypothesis the guard
+  calls a loop is therefore decoded once more without word timestamps or fallback.
 
 Every call costs a full 30-second encoder pass whatever the audio length, so
 :meth:`IncrementalTranscriber.transcribe_many` packs several utterances into one call when
@@ -33,6 +36,8 @@ from .models import ResolvedModel, resolve_model
 SAMPLE_RATE = 16_000
 # A call is padded to 30 s; keep packed audio under it with room for the gaps.
 MAX_PACKED_S = 28.0
+# Guard verdicts that mean a decoding loop, worth one more try without its cause.
+_LOOP_REASONS = ("repeated n-gram", "compression")
 # Silence put between packed utterances, so words do not run into each other.
 PACK_GAP_S = 0.3
 
@@ -93,7 +98,8 @@ def detect_hardware(options: AsrOptions) -> tuple[str, str, int]:
     if device == "auto":
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
     compute = options.compute_type or ("int8_float16" if device == "cuda" else "int8")
-    threads = options.cpu_threads or len(os.sched_getaffinity(0))
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    threads = options.cpu_threads or (len(usable) if usable else os.cpu_count() or 1)
     return device, compute, threads
 
 
@@ -163,6 +169,24 @@ class IncrementalTranscriber:
         return results
 
     def _call(self, batch: list[tuple[float, np.ndarray]]) -> list[Hypothesis | None]:
+        """One faster-whisper call; loops get a second, safer try (see ``_LOOP_REASONS``)."""
+        results = self._decode(batch, safe=False)
+        for k, hyp in enumerate(results):
+            if hyp is not None and hyp.dropped in _LOOP_REASONS:
+                retry = self._decode([batch[k]], safe=True)[0]
+                if retry is not None and retry.dropped is None:
+                    results[k] = retry
+        return results
+
+    def _decode(
+        self, batch: list[tuple[float, np.ndarray]], *, safe: bool
+    ) -> list[Hypothesis | None]:
+        # ``safe``: no word timestamps and no temperature fallback. With word timestamps,
+        # faster-whisper moves to the last aligned word when a window does not end on a
+        # timestamp; after a sampled (T>0) decode the alignment of a garbled phrase ends
+        # early, the same audio is decoded again, and the text repeats.
+        word_timestamps = not safe and (self.options.word_timestamps or len(batch) > 1)
+        temperature = [0.0] if safe else list(self.options.temperature)
         gap = np.zeros(int(PACK_GAP_S * SAMPLE_RATE), dtype=np.float32)
         pieces: list[np.ndarray] = []
         starts: list[float] = []  # where each utterance begins in the packed audio
@@ -180,8 +204,8 @@ class IncrementalTranscriber:
                 packed,
                 language=self.language,
                 beam_size=self.options.beam_size,
-                temperature=list(self.options.temperature),
-                word_timestamps=self.options.word_timestamps or len(batch) > 1,
+                temperature=temperature,
+                word_timestamps=word_timestamps,
                 vad_filter=self.options.vad_filter,
                 compression_ratio_threshold=self.options.compression_ratio_threshold,
                 log_prob_threshold=self.options.log_prob_threshold,
@@ -227,7 +251,7 @@ class IncrementalTranscriber:
                     t0=t0,
                     t1=end,
                     text=text,
-                    words=words if self.options.word_timestamps else [],
+                    words=words if self.options.word_timestamps and not safe else [],
                     conf=_confidence(words, unique_segments),
                     lang=lang,
                     dropped=verdict.reason,
