@@ -36,6 +36,8 @@ from .models import ResolvedModel, resolve_model
 SAMPLE_RATE = 16_000
 # A call is padded to 30 s; keep packed audio under it with room for the gaps.
 MAX_PACKED_S = 28.0
+# Audio this long at either end of a packed utterance with no word in it was skipped.
+UNHEARD_S = 1.5
 # Guard verdicts that mean a decoding loop, worth one more try without its cause.
 _LOOP_REASONS = ("repeated n-gram", "compression")
 # Silence put between packed utterances, so words do not run into each other.
@@ -169,9 +171,16 @@ class IncrementalTranscriber:
         return results
 
     def _call(self, batch: list[tuple[float, np.ndarray]]) -> list[Hypothesis | None]:
-        """One faster-whisper call; loops get a second, safer try (see ``_LOOP_REASONS``)."""
+        """One faster-whisper call, with second tries where it went wrong.
+
+        Packed utterances that come back empty or with a long stretch of audio left
+        without words (Whisper sometimes skips part of a packed window) are decoded again
+        on their own; loops (see ``_LOOP_REASONS``) get a safer decode.
+        """
         results = self._decode(batch, safe=False)
         for k, hyp in enumerate(results):
+            if len(batch) > 1 and _skipped(hyp, batch[k]):
+                results[k] = hyp = self._decode([batch[k]], safe=False)[0]
             if hyp is not None and hyp.dropped in _LOOP_REASONS:
                 retry = self._decode([batch[k]], safe=True)[0]
                 if retry is not None and retry.dropped is None:
@@ -258,6 +267,17 @@ class IncrementalTranscriber:
                 )
             )
         return out
+
+
+def _skipped(hyp: Hypothesis | None, utterance: tuple[float, np.ndarray]) -> bool:
+    """Whether a packed decode left this utterance, or a long part of it, without words."""
+    t0, audio = utterance
+    t1 = t0 + len(audio) / SAMPLE_RATE
+    if hyp is None:
+        return True
+    if not hyp.words:
+        return False
+    return hyp.words[0][1] - t0 > UNHEARD_S or t1 - hyp.words[-1][2] > UNHEARD_S
 
 
 def _owner(starts: list[float], t: float) -> int:

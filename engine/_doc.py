@@ -267,8 +267,9 @@ class TranscriptDoc:
             seg["asr"] = {
                 "rev": rev,
                 "text": text,
-                "t0": float(t0),
-                "t1": float(t1),
+                # Milliseconds are plenty, and keep float noise (20.509999999999998) out.
+                "t0": round(float(t0), 3),
+                "t1": round(float(t1), 3),
                 "speaker": speaker,
                 "conf": None if conf is None else float(conf),
                 "final": bool(final),
@@ -706,7 +707,7 @@ def _check_words(words: object, segment_id: str) -> list[list[Any]]:
         _check_times(w[1], w[2], what=f"segment {segment_id!r} word {i}")
         if not is_finite_number(w[3]):
             raise InvalidTranscriptError(f"segment {segment_id!r}: word {i} prob must be a number")
-        clean.append([w[0], float(w[1]), float(w[2]), float(w[3])])
+        clean.append([w[0], round(float(w[1]), 3), round(float(w[2]), 3), round(float(w[3]), 3)])
     return clean
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from engine import EXTENSIONS, FORMATS, Origin, TranscriptDoc, export
 
 from ..asr import AsrOptions, IncrementalTranscriber
-from ..models import ModelError
+from ..models import ModelError, ResolvedModel, resolve_model
 from ..session import FinalWritten
 from ..store import LocalStore, StoreError, default_storage_dir
 from ._common import CliError, write_text
@@ -35,6 +35,17 @@ def add_asr_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"where the durable local transcripts live (default: {default_storage_dir()})",
     )
+
+
+def check_model(args: argparse.Namespace) -> ResolvedModel:
+    """Find the model and check it suits ``--language``, before minutes of loading."""
+    try:
+        info = resolve_model(args.model)
+    except ModelError as exc:
+        raise CliError(str(exc)) from None
+    if info.english_only and args.language not in (None, "en"):
+        raise CliError(f"{info.name} is English-only: pick another --model for {args.language}")
+    return info
 
 
 def load_asr(args: argparse.Namespace) -> IncrementalTranscriber:

@@ -26,6 +26,7 @@ from ..store import StoreError
 from ._common import CliError, user_error
 from ._run import (
     add_asr_arguments,
+    check_model,
     export_all,
     load_asr,
     open_doc,
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except AudioError as exc:
         raise CliError(str(exc)) from None
     with mic:
+        check_model(args)
         asr = load_asr(args)
         with open_store(args, transcript_id) as store:
             doc = open_doc(

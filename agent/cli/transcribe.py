@@ -21,11 +21,12 @@ from tqdm import tqdm
 from engine import Origin, TranscriptDoc
 
 from ..audio import SAMPLE_RATE, AudioError, file_duration, read_file
-from ..session import FinalWritten, StreamOptions, TranscriptionSession
+from ..session import FinalWritten, SessionStats, StreamOptions, TranscriptionSession
 from ..store import StoreError
 from ._common import CliError, user_error
 from ._run import (
     add_asr_arguments,
+    check_model,
     export_all,
     load_asr,
     open_doc,
@@ -51,12 +52,21 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--id", metavar="ID", help="transcript id (default: derived from the file)")
     p.add_argument(
+        "--fast",
+        action="store_true",
+        help="pack queued utterances into shared ASR calls: ~1.5x faster, slightly less accurate",
+    )
+    p.add_argument(
         "--partials",
         action="store_true",
         help="also write partial hypotheses, as live recording does",
     )
     add_asr_arguments(p)
     p.set_defaults(run=run)
+
+
+# A resumed file whose last final ends this close to the end has nothing left to hear.
+DONE_SLACK_S = 0.5
 
 
 def transcript_id_for(path: Path) -> str:
@@ -94,26 +104,36 @@ def transcribe_file(
         raise CliError(f"{path}: no audio in the file")
     prepare_out(out)
     duration = file_duration(path)
-    asr = load_asr(args)
+    model = check_model(args)
     with open_store(args, transcript_id) as store:
         doc = open_doc(
             store,
             lambda: TranscriptDoc.create(
-                transcript_id, title=title, language=args.language, model=asr.model_info.name
+                transcript_id, title=title, language=args.language, model=model.name
             ),
         )
         offset, first_segment = resume_point(doc)
+        if duration is not None and offset >= duration - DONE_SLACK_S:
+            print(f"{path} is already transcribed; exporting it again.")
+            _report(doc, export_all(doc, out), None, 0.0)
+            return doc
         if offset:
             print(f"Resuming after {offset:.1f} s already transcribed.")
-        partials = 1.0 if getattr(args, "partials", False) else None
+        asr = load_asr(args)
+        options = StreamOptions(
+            partial_interval_s=1.0 if getattr(args, "partials", False) else None,
+            pack=getattr(args, "fast", False),
+        )
         session = TranscriptionSession(
-            doc, asr, options=StreamOptions(partial_interval_s=partials), t_offset=offset,
-            first_segment=first_segment, on_final=on_final,
+            doc, asr, options=options, t_offset=offset, first_segment=first_segment,
+            on_final=on_final,
         )  # fmt: skip
         started = time.monotonic()
+        # disable=None: a bar on a terminal, nothing in logs and pipes.
         bar = tqdm(
-            total=round(duration or 0, 1) or None, unit="s", desc="Transcribing", leave=False
-        )
+            total=round(duration or 0, 1) or None, unit="s", desc="Transcribing", leave=False,
+            disable=None,
+        )  # fmt: skip
         try:
             stats = anyio.run(session.run, _chunks(_skip(_prepend(first, chunks), offset), bar))
         except Exception as exc:
@@ -122,15 +142,24 @@ def transcribe_file(
             bar.close()
         if not doc.snapshot()["meta"]["language"] and asr.language:
             doc.set_meta(language=asr.language, origin=Origin.AGENT)
-        paths = export_all(doc, out)
-    elapsed = time.monotonic() - started
-    audio_s = stats.audio_seconds or 1e-9
-    print(
-        f"{stats.finals} segments from {audio_s:.1f} s of audio in {elapsed:.1f} s "
-        f"({elapsed / audio_s:.2f}x real time; {stats.dropped} hallucinations dropped)."
-    )
-    print("Wrote " + ", ".join(str(p) for p in paths))
+        _report(doc, export_all(doc, out), stats, time.monotonic() - started)
     return doc
+
+
+def _report(
+    doc: TranscriptDoc, paths: list[Path], stats: SessionStats | None, elapsed: float
+) -> None:
+    total = len(doc.snapshot()["segments"])
+    if stats is not None and stats.audio_seconds > 0:
+        print(
+            f"{total} segments in the transcript: {stats.finals} new from "
+            f"{stats.audio_seconds:.1f} s of audio in {elapsed:.1f} s "
+            f"({elapsed / stats.audio_seconds:.2f}x real time; "
+            f"{stats.dropped} hallucinations dropped)."
+        )
+    else:
+        print(f"{total} segments in the transcript.")
+    print("Wrote " + ", ".join(str(p) for p in paths))
 
 
 def _prepend(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

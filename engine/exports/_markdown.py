@@ -91,8 +91,10 @@ def _when(started_at: str) -> str:
     return f"{moment:%Y-%m-%d %H:%M} {zone}".rstrip()
 
 
-# Without speaker labels, a pause this long (seconds) starts a new paragraph.
-PARAGRAPH_PAUSE_S = 1.5
+# Without speaker labels, a pause this long (seconds) starts a new paragraph, and so does
+# a paragraph already this long: a meeting should not read as one block.
+PARAGRAPH_PAUSE_S = 0.75
+PARAGRAPH_MAX_S = 60.0
 
 
 def _turns(segments: list[Segment]) -> list[tuple[str | None, float, list[str]]]:
@@ -110,7 +112,8 @@ def _turns(segments: list[Segment]) -> list[tuple[str | None, float, list[str]]]
         pause = seg["t0"] - previous_end
         previous_end = seg["t1"]
         same = turns and turns[-1][0] == seg["speaker"]
-        if same and not (seg["speaker"] is None and pause >= PARAGRAPH_PAUSE_S):
+        long = bool(turns) and seg["t0"] - turns[-1][1] >= PARAGRAPH_MAX_S
+        if same and not (seg["speaker"] is None and (pause >= PARAGRAPH_PAUSE_S or long)):
             turns[-1][2].append(text)
         else:
             turns.append((seg["speaker"], seg["t0"], [text]))
