@@ -137,7 +137,8 @@ class IncrementalTranscriber:
             cpu_threads=self.cpu_threads,
         )
         self.language: str | None = self.options.language
-        if self.model_info.english_only:
+        # Ask the model itself: a folder's name says nothing about what it was trained on.
+        if self.model_info.english_only or not self._model.model.is_multilingual:
             if self.language not in (None, "en"):
                 raise ValueError(f"{self.model_info.name} is English-only: use another model")
             self.language = "en"
@@ -222,8 +223,6 @@ class IncrementalTranscriber:
                 condition_on_previous_text=self.options.condition_on_previous_text,
             )
             segments = list(segments)  # decoding happens while iterating
-            if self.language is None and info.language_probability >= 0.5:
-                self.language = info.language  # detected once, then fixed for the session
         lang = info.language
         # Give every word (or, without words, every segment) to the utterance it falls in.
         spans: list[list[tuple[str, float, float, float]]] = [[] for _ in batch]
@@ -266,6 +265,11 @@ class IncrementalTranscriber:
                     dropped=verdict.reason,
                 )
             )
+        # Detected once, then fixed for the session; but only from real speech: a hum or
+        # a tone gets a confident language too, and would pin the wrong one.
+        heard = any(h is not None and h.dropped is None for h in out)
+        if self.language is None and info.language_probability >= 0.5 and heard:
+            self.language = lang
         return out
 
 
@@ -281,9 +285,11 @@ def _skipped(hyp: Hypothesis | None, utterance: tuple[float, np.ndarray]) -> boo
 
 
 def _owner(starts: list[float], t: float) -> int:
+    """The utterance a word at ``t`` belongs to. Boundaries sit mid-gap: Whisper often
+    starts a word a little early, inside the silence before it."""
     k = 0
     for i, s in enumerate(starts):
-        if t >= s:
+        if t >= s - PACK_GAP_S / 2:
             k = i
     return k
 

@@ -39,7 +39,7 @@ FLEURS = [AUDIO / f"fleurs-{lang}-00{n}.ogg" for lang, n in (("en", 0), ("en", 7
 # faster-whisper ships no type information; its decoder is the reference for read_file.
 decode_audio: Callable[[str], np.ndarray] = importlib.import_module("faster_whisper").decode_audio
 
-needs_clips = pytest.mark.skipif(not JFK.is_file(), reason=f"evaluation clips not found in {AUDIO}")
+needs_clips = pytest.mark.usefixtures()  # the shared clips are required; a missing file fails
 
 
 def tone(seconds: float, rate: int, freq: float = 440.0, amplitude: float = 0.3) -> np.ndarray:

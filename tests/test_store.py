@@ -307,7 +307,6 @@ def _all_files(*roots: Path) -> list[Path]:
     return [p for root in roots for p in root.rglob("*") if p.is_file()]
 
 
-@pytest.mark.skipif(not AUDIO_DIR.is_dir(), reason=f"no shared evaluation audio at {AUDIO_DIR}")
 def test_transcribing_stores_no_audio(tmp_path: Path) -> None:
     audio = AUDIO_DIR / "jfk.flac"
     storage, out, cwd = tmp_path / "agent-store", tmp_path / "out", tmp_path / "cwd"
