@@ -411,6 +411,15 @@ class Segmenter:
         """Seconds of audio consumed so far."""
         return self._buf.end / SAMPLE_RATE
 
+    @property
+    def speech_end(self) -> float | None:
+        """Where the open utterance's speech last stopped (seconds); None in silence.
+
+        ``position - speech_end`` is how long the speaker has paused: the pipeline uses
+        it to start transcribing before the utterance is closed.
+        """
+        return None if self._u0 is None else self._speech_end / SAMPLE_RATE
+
     def feed(self, pcm: np.ndarray) -> list[Utterance]:
         """Consume audio; return the utterances closed by it, in order, all final.
 

@@ -168,6 +168,7 @@ def run_stream(model: str, lang: str, audio: np.ndarray, realtime: bool) -> dict
         "text": text,
         "latencies": latencies,
         "partials": stats.partials,
+        "promoted": stats.promoted,
         "finals": stats.finals,
         "calls": stats.asr_calls,
     }
@@ -195,6 +196,7 @@ def one(model: str, lang: str, clips: int) -> dict[str, object]:
         "wer_stream": wer(reference, str(stream["text"])),
         "wer_file": wer(reference, str(file_mode["text"])),
         "partials": stream["partials"],
+        "promoted": stream["promoted"],
         "finals": stream["finals"],
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -258,8 +260,8 @@ def main() -> None:
           f"Python {platform.python_version()}")  # fmt: skip
     print()
     print("| model | lang | audio | batch RTF | stream RTF | file RTF | latency p50 / p95 | "
-          "WER batch | WER stream | WER file | partials | peak RSS |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "WER batch | WER stream | WER file | finals (from a partial) | partials | peak RSS |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in args.models:
         for lang in ("en", "es"):
             if model.endswith(".en") and lang != "en":
@@ -271,7 +273,7 @@ def main() -> None:
                 f"{r['stream_rtf']:.3f} | {r['file_rtf']:.3f} | "
                 f"{fmt(r['latency_p50'], '.2f')} / {fmt(r['latency_p95'], '.2f')} s | "
                 f"{r['wer_batch']:.3f} | {r['wer_stream']:.3f} | {r['wer_file']:.3f} | "
-                f"{r['partials']} | {r['peak_rss_mib']:.0f} MiB |",
+                f"{r['finals']} ({r['promoted']}) | {r['partials']} | {r['peak_rss_mib']:.0f} MiB |",
                 flush=True,
             )
     if args.sweep:
