@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from .._schema import Segment
 
@@ -46,26 +47,47 @@ def wrap(words: Sequence[str], max_chars: int, max_lines: int) -> list[str] | No
     """
     if not words:
         return []
-    if len(" ".join(words)) <= max_chars:
-        return [" ".join(words)]
-    if max_lines <= 1:
-        return [words[0]] if len(words) == 1 else None
-    best: list[str] | None = None
-    best_width = 0
-    for cut in range(1, len(words)):
-        head = " ".join(words[:cut])
-        if len(head) > max_chars and cut > 1:
+    prefix = _prefix(words)
+    found = _breaks(prefix, 0, len(words), max_chars, max_lines)
+    if found is None:
+        return None
+    cuts = [0, *found[1], len(words)]
+    return [" ".join(words[a:b]) for a, b in pairwise(cuts)]
+
+
+def _prefix(words: Sequence[str]) -> list[int]:
+    """prefix[k] = total length of words[:k]; a run's width is then O(1) to compute."""
+    prefix = [0]
+    for w in words:
+        prefix.append(prefix[-1] + len(w))
+    return prefix
+
+
+def _width(prefix: list[int], i: int, j: int) -> int:
+    return prefix[j] - prefix[i] + (j - i - 1)
+
+
+def _breaks(
+    prefix: list[int], i: int, j: int, max_chars: int, lines: int
+) -> tuple[int, list[int]] | None:
+    """(widest line, line starts after the first) of the most balanced wrap of words i..j."""
+    width = _width(prefix, i, j)
+    if width <= max_chars or j - i == 1:
+        return width, []
+    if lines <= 1:
+        return None
+    best: tuple[int, list[int]] | None = None
+    for cut in range(i + 1, j):
+        head = _width(prefix, i, cut)
+        if head > max_chars and cut > i + 1:
             break
-        rest = wrap(words[cut:], max_chars, max_lines - 1)
-        if rest is None:
-            continue
-        width = max(len(line) for line in [head, *rest])
-        if best is None or width < best_width:
-            best, best_width = [head, *rest], width
+        rest = _breaks(prefix, cut, j, max_chars, lines - 1)
+        if rest is not None and (best is None or max(head, rest[0]) < best[0]):
+            best = (max(head, rest[0]), [cut, *rest[1]])
     return best
 
 
-def _fill(words: list[str], options: CueOptions, lead: int, budget: float) -> list[int]:
+def _fill(sizes: list[int], options: CueOptions, lead: int, budget: float) -> list[int]:
     """Greedy cue ends: each cue takes words while they fit its lines and ``budget`` chars.
 
     Filling lines greedily uses the fewest lines, so a run of words fits in ``max_lines``
@@ -73,11 +95,12 @@ def _fill(words: list[str], options: CueOptions, lead: int, budget: float) -> li
     share a cue with the first spoken word, over the limits if they must.
     """
     ends: list[int] = []
-    start = 0
-    while start < len(words):
-        lines, width, chars, end = 1, len(words[start]), len(words[start]), start + 1
-        while end < len(words):
-            size = len(words[end])
+    start, n = 0, len(sizes)
+    while start < n:
+        lines, width = 1, sizes[start]
+        chars, end = width, start + 1
+        while end < n:
+            size = sizes[end]
             if chars + 1 + size > budget and end > lead:
                 break
             if width + 1 + size <= options.max_chars:
@@ -104,16 +127,20 @@ def _chunks(
     number of cues is known, the smallest per-cue character budget that still needs no
     more cues is searched for, and the cues are filled again with it.
     """
-    ends = _fill(words, options, lead, budget=math.inf)
+    sizes = [len(w) for w in words]
+    ends = _fill(sizes, options, lead, budget=math.inf)
     if len(ends) > 1:
-        lo, hi = -(-len(" ".join(words)) // len(ends)), len(" ".join(words))
+        # The answer lies between an even share and the widest cue the greedy fill made.
+        starts = [0, *ends[:-1]]
+        lo = -(-(sum(sizes) + len(sizes) - 1) // len(ends))
+        hi = max(sum(sizes[a:b]) + (b - a - 1) for a, b in zip(starts, ends, strict=True))
         while lo < hi:  # fewer cues for a larger budget: binary search the smallest
             mid = (lo + hi) // 2
-            if len(_fill(words, options, lead, mid)) <= len(ends):
+            if len(_fill(sizes, options, lead, mid)) <= len(ends):
                 hi = mid
             else:
                 lo = mid + 1
-        ends = _fill(words, options, lead, lo)
+        ends = _fill(sizes, options, lead, lo)
     out: list[tuple[int, int, list[str]]] = []
     start = 0
     for end in ends:
