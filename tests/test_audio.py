@@ -39,8 +39,6 @@ FLEURS = [AUDIO / f"fleurs-{lang}-00{n}.ogg" for lang, n in (("en", 0), ("en", 7
 # faster-whisper ships no type information; its decoder is the reference for read_file.
 decode_audio: Callable[[str], np.ndarray] = importlib.import_module("faster_whisper").decode_audio
 
-needs_clips = pytest.mark.usefixtures()  # the shared clips are required; a missing file fails
-
 
 def tone(seconds: float, rate: int, freq: float = 440.0, amplitude: float = 0.3) -> np.ndarray:
     t = np.arange(round(seconds * rate)) / rate
@@ -89,7 +87,6 @@ def read_all(path: Path, chunk_s: float = 0.5) -> tuple[list[np.ndarray], np.nda
 # --- real files ------------------------------------------------------------------------------
 
 
-@needs_clips
 @pytest.mark.parametrize("path", [JFK, *FLEURS], ids=lambda p: p.name)
 def test_real_clips_decode_like_faster_whisper(path: Path) -> None:
     chunks, audio = read_all(path, chunk_s=0.5)
@@ -109,7 +106,6 @@ def test_real_clips_decode_like_faster_whisper(path: Path) -> None:
     assert np.abs(audio.astype(np.int32)).max() > 100
 
 
-@needs_clips
 def test_chunk_size_follows_chunk_s() -> None:
     chunks, audio = read_all(JFK, chunk_s=2.0)
     assert [len(c) for c in chunks] == [32_000] * 5 + [16_000]
@@ -260,7 +256,6 @@ def test_undecodable_stream_raises_audio_error(tmp_path: Path) -> None:
         list(read_file(path))
 
 
-@needs_clips
 def test_a_damaged_spot_is_skipped_not_fatal(tmp_path: Path) -> None:
     data = bytearray(JFK.read_bytes())
     middle = len(data) // 2
@@ -422,7 +417,6 @@ def read_n(mic: Microphone, n: int) -> list[np.ndarray]:
     return blocks
 
 
-@needs_clips
 def test_microphone_delivers_the_callback_blocks_in_order() -> None:
     source = jfk_samples()
     made: list[FakeInputStream] = []
@@ -441,7 +435,6 @@ def test_microphone_delivers_the_callback_blocks_in_order() -> None:
     mic.close()  # twice is fine
 
 
-@needs_clips
 def test_iterating_ends_after_close_with_every_block_read() -> None:
     source = jfk_samples()[: 3 * SAMPLE_RATE]
     made: list[FakeInputStream] = []
@@ -456,7 +449,6 @@ def test_iterating_ends_after_close_with_every_block_read() -> None:
     assert mic.overflows == 0
 
 
-@needs_clips
 def test_device_that_cannot_do_16k_is_resampled_in_the_reader() -> None:
     reference = jfk_samples()
     with av.open(str(JFK)) as container:

@@ -42,8 +42,6 @@ JFK_REFERENCE = (
     "ask what you can do for your country."
 )
 
-needs_audio = pytest.mark.usefixtures()  # the shared clips are required; a missing file fails
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -181,7 +179,6 @@ def text_of(segments: Sequence[dict[str, Any]]) -> str:
 # --------------------------------------------------------------------------- transcribe
 
 
-@needs_audio
 def test_transcribe_english_file(tmp_path: Path, cli_env: dict[str, str]) -> None:
     out = tmp_path / "out"
     run = minuta(
@@ -261,7 +258,6 @@ def test_rerun_of_a_finished_file_prints_a_sane_summary(jfk_rerun: Rerun) -> Non
     assert all(f < 100 for f in factors), jfk_rerun.second.stdout
 
 
-@needs_audio
 def test_transcribe_spanish_with_base(tmp_path: Path, cli_env: dict[str, str]) -> None:
     out = tmp_path / "out"
     clip = "fleurs-es-000"
@@ -345,7 +341,6 @@ def test_transcribe_model_dir_without_model(tmp_path: Path, cli_env: dict[str, s
     assert "model.bin" in assert_error_after_loading(run, "transcribe")
 
 
-@needs_audio
 def test_transcribe_english_only_model_refuses_spanish(
     tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
@@ -354,7 +349,6 @@ def test_transcribe_english_only_model_refuses_spanish(
     assert "English-only" in assert_error_after_loading(run, "transcribe")
 
 
-@needs_audio
 def test_transcribe_corrupt_local_store(tmp_path: Path, cli_env: dict[str, str]) -> None:
     store = Path(cli_env["MINUTA_AGENT_DIR"]) / "broken"
     store.mkdir(parents=True)
