@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         mic.start()  # before the model loads: no microphone is the likelier problem
     except AudioError as exc:
         raise CliError(str(exc)) from None
-    with mic:
+    try:
         check_model(args)
         asr = load_asr(args)
         with open_store(args, transcript_id) as store:
@@ -89,10 +89,12 @@ def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
             print("Recording. Press Ctrl-C to stop.", file=sys.stderr)
             try:
-                stats = anyio.run(_record, session, mic)
+                stats = anyio.run(record_until_stopped, session, mic)
             except Exception as exc:
                 raise user_error(exc, AudioError, StoreError) from None
             paths = export_all(doc, out)
+    finally:
+        mic.close()
     print(f"{stats.finals} segments from {stats.audio_seconds:.1f} s of audio.")
     if mic.overflows:
         print(f"Warning: {mic.overflows} audio blocks were lost (the machine was too busy).")
@@ -100,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _record(session: TranscriptionSession, mic: Microphone) -> SessionStats:
+async def record_until_stopped(session: TranscriptionSession, mic: Microphone) -> SessionStats:
+    """Feed ``mic`` to ``session`` until SIGINT or SIGTERM, then let it finish."""
     stop = anyio.Event()
 
     async def chunks() -> AsyncIterator[np.ndarray]:
