@@ -1,0 +1,39 @@
+"""The relay's SQL layer: tables, connections and migrations.
+
+Example:
+    >>> from relay.db import Base, DocUpdate
+    >>> DocUpdate.__tablename__
+    'doc_updates'
+"""
+
+from ._models import ROLES as ROLES
+from ._models import Action as Action
+from ._models import AuditEvent as AuditEvent
+from ._models import Base as Base
+from ._models import DocUpdate as DocUpdate
+from ._models import Org as Org
+from ._models import Segment as Segment
+from ._models import Transcript as Transcript
+from ._models import User as User
+from ._schema import NotMigratedError as NotMigratedError
+from ._schema import check_migrated as check_migrated
+from ._schema import connect as connect
+from ._schema import default_database_url as default_database_url
+from ._schema import upgrade as upgrade
+
+__all__ = [
+    "ROLES",
+    "Action",
+    "AuditEvent",
+    "Base",
+    "DocUpdate",
+    "NotMigratedError",
+    "Org",
+    "Segment",
+    "Transcript",
+    "User",
+    "check_migrated",
+    "connect",
+    "default_database_url",
+    "upgrade",
+]

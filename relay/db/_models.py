@@ -1,0 +1,139 @@
+"""The SQL tables, as SQLAlchemy 2 typed ORM classes.
+
+``doc_updates`` is the source of truth for a transcript's content: every Yjs update, in
+arrival order. ``segments`` and ``actions`` are projections of the merged doc, rebuilt
+from it and never the other way round (a room is always loaded from ``doc_updates``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a log.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+ROLES = ("admin", "editor", "viewer")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.org_id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+
+    transcript_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.org_id"), index=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(200))
+    segment_count: Mapped[int] = mapped_column(Integer, default=0)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class Segment(Base):
+    """A projection of one visible segment of the merged doc."""
+
+    __tablename__ = "segments"
+
+    transcript_id: Mapped[str] = mapped_column(
+        ForeignKey("transcripts.transcript_id", ondelete="CASCADE"), primary_key=True
+    )
+    segment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    rev: Mapped[int] = mapped_column(Integer)
+    t0: Mapped[float] = mapped_column(Float)
+    t1: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(200))
+    conf: Mapped[float | None] = mapped_column(Float)
+    final: Mapped[bool] = mapped_column(Boolean)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(8))
+    edited_by: Mapped[str | None] = mapped_column(String(128))
+    edited_at: Mapped[str | None] = mapped_column(String(40))
+
+
+class Action(Base):
+    """A projection of one action item of the merged doc."""
+
+    __tablename__ = "actions"
+
+    transcript_id: Mapped[str] = mapped_column(
+        ForeignKey("transcripts.transcript_id", ondelete="CASCADE"), primary_key=True
+    )
+    action_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    due: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    conf: Mapped[float | None] = mapped_column(Float)
+    segment_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    origin: Mapped[str] = mapped_column(String(8))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    event_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+    org_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    username: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))  # login, connect, reject, export, delete
+    transcript_id: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DocUpdate(Base):
+    """One Yjs update, as received; a transcript's doc is the merge of its rows in order."""
+
+    __tablename__ = "doc_updates"
+    __table_args__ = (Index("ix_doc_updates_transcript_seq", "transcript_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transcript_id: Mapped[str] = mapped_column(String(128))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
