@@ -1,0 +1,183 @@
+"""The relay's durable update log, with group commit.
+
+``await log.append(transcript_id, update)`` returns only once the update is committed, so
+the relay can acknowledge it to the sender (persist before ack). Appends that arrive
+within ``max_delay_s`` of each other share one transaction: one fsync for many updates,
+which is what lifts throughput from a few hundred updates a second (one transaction
+each, as pycrdt-store's SQLiteYStore does) to thousands.
+
+A transcript's doc is the merge of its rows in ``seq`` order; :meth:`UpdateLog.compact`
+folds a prefix of them into one merged update in the same transaction that deletes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import cast
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from sqlalchemy import Engine, Table, delete, insert, select
+
+from .db import DocUpdate
+
+_TABLE = cast(Table, DocUpdate.__table__)
+
+
+class LogClosedError(Exception):
+    """An append after the log was closed, or one its writer could not commit."""
+
+
+@dataclass
+class _Pending:
+    transcript_id: str
+    data: bytes
+    done: anyio.Event = field(default_factory=anyio.Event)
+    seq: int | None = None
+    error: BaseException | None = None
+
+
+class UpdateLog:
+    """Append and read Yjs updates, committed in groups.
+
+    Example:
+        >>> from relay.db import connect, upgrade
+        >>> engine = connect("sqlite://")
+        >>> _ = upgrade(engine)
+        >>> async def main() -> list[bytes]:
+        ...     async with UpdateLog(engine) as log:
+        ...         await log.append("t-1", b"\\x00\\x00")
+        ...         return await log.load("t-1")
+        >>> anyio.run(main)
+        [b'\\x00\\x00']
+    """
+
+    def __init__(
+        self, engine: Engine, *, max_delay_s: float = 0.002, max_batch: int = 1000
+    ) -> None:
+        self.engine = engine
+        self.max_delay_s = max_delay_s
+        self.max_batch = max_batch
+        self._send: MemoryObjectSendStream[_Pending] | None = None
+        self._task_group: TaskGroup | None = None
+        self.commits = 0  # transactions written, for metrics
+        self.appended = 0  # updates written
+
+    async def __aenter__(self) -> UpdateLog:
+        send, receive = anyio.create_memory_object_stream[_Pending](math.inf)
+        self._send = send
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._writer, receive)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Closing the stream lets the writer commit what is queued, then stop: a clean
+        # shutdown loses no appended update.
+        if self._send is not None:
+            await self._send.aclose()
+            self._send = None
+        if self._task_group is not None:
+            await self._task_group.__aexit__(exc_type, exc, tb)
+            self._task_group = None
+
+    async def append(self, transcript_id: str, data: bytes) -> int:
+        """Store ``data`` durably; returns its ``seq`` once committed."""
+        if self._send is None:
+            raise LogClosedError("the update log is closed")
+        pending = _Pending(transcript_id, data)
+        await self._send.send(pending)
+        await pending.done.wait()
+        if pending.error is not None:
+            raise LogClosedError(f"the update was not stored: {pending.error}") from pending.error
+        assert pending.seq is not None
+        return pending.seq
+
+    async def _writer(self, receive: MemoryObjectReceiveStream[_Pending]) -> None:
+        async with receive:
+            async for first in receive:
+                batch = [first]
+                # Gather what arrives in the next few milliseconds into the same commit.
+                with anyio.move_on_after(self.max_delay_s):
+                    while len(batch) < self.max_batch:
+                        batch.append(await receive.receive())
+                try:
+                    seqs = await anyio.to_thread.run_sync(self._commit, batch)
+                except Exception as exc:  # disk full, database gone: tell every waiter
+                    for pending in batch:
+                        pending.error = exc
+                else:
+                    for pending, seq in zip(batch, seqs, strict=True):
+                        pending.seq = seq
+                    self.commits += 1
+                    self.appended += len(batch)
+                for pending in batch:
+                    pending.done.set()
+
+    def _commit(self, batch: Sequence[_Pending]) -> list[int]:
+        now = datetime.now(UTC)
+        rows = [
+            {"transcript_id": p.transcript_id, "data": p.data, "received_at": now} for p in batch
+        ]
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True), rows
+            )
+            return [int(seq) for seq in result.scalars()]
+
+    async def load(self, transcript_id: str) -> list[bytes]:
+        """Every stored update of a transcript, in order."""
+        return await anyio.to_thread.run_sync(self._load, transcript_id)
+
+    def _load(self, transcript_id: str) -> list[bytes]:
+        query = (
+            select(_TABLE.c.data)
+            .where(_TABLE.c.transcript_id == transcript_id)
+            .order_by(_TABLE.c.seq)
+        )
+        with self.engine.connect() as connection:
+            return [bytes(data) for data in connection.execute(query).scalars()]
+
+    async def last_seq(self, transcript_id: str) -> int | None:
+        def query() -> int | None:
+            with self.engine.connect() as connection:
+                return connection.execute(
+                    select(_TABLE.c.seq)
+                    .where(_TABLE.c.transcript_id == transcript_id)
+                    .order_by(_TABLE.c.seq.desc())
+                    .limit(1)
+                ).scalar()
+
+        return await anyio.to_thread.run_sync(query)
+
+    async def compact(self, transcript_id: str, merged: bytes, up_to_seq: int) -> None:
+        """Replace rows up to ``up_to_seq`` by ``merged`` (their merge), atomically.
+
+        The merged row takes ``up_to_seq``'s place in the order, so updates appended
+        meanwhile still come after it.
+        """
+
+        def run() -> None:
+            rows = _TABLE.c.transcript_id == transcript_id
+            with self.engine.begin() as connection:
+                connection.execute(delete(_TABLE).where(rows, _TABLE.c.seq <= up_to_seq))
+                connection.execute(
+                    insert(_TABLE).values(
+                        seq=up_to_seq,
+                        transcript_id=transcript_id,
+                        data=merged,
+                        received_at=datetime.now(UTC),
+                    )
+                )
+
+        await anyio.to_thread.run_sync(run)
