@@ -1,0 +1,121 @@
+"""The y-websocket wire protocol, parsed strictly before anything reaches yrs.
+
+A frame is ``[message type][payload]``: SYNC (0) carries step 1 (a state vector), step 2
+or an update, each a length-prefixed byte string; AWARENESS (1) carries presence. Minuta
+adds ACK (100, which stock y-websocket clients ignore): the relay's state vector once an
+update from that client is committed, and NOTICE (101): a UTF-8 line for the client.
+
+Checking lengths here is cheap; a frame whose lengths do not add up is refused before yrs
+spends time on it (yrs can take hundreds of ms to reject a crafted update).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from pycrdt import write_var_uint
+
+MAX_FRAME_BYTES = 4 * 2**20
+
+
+class Kind(IntEnum):
+    SYNC_STEP1 = 0
+    SYNC_STEP2 = 1
+    UPDATE = 2
+    AWARENESS = 10  # not on the wire: awareness frames are type 1 with no sub-type
+
+
+# Frame types
+SYNC = 0
+AWARENESS = 1
+ACK = 100
+NOTICE = 101
+
+
+class ProtocolError(ValueError):
+    """A frame that breaks the protocol; the connection that sent it is closed."""
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: Kind
+    payload: bytes  # state vector, update, or awareness data
+
+
+def _read_var_uint(data: bytes, i: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        if i >= len(data):
+            raise ProtocolError("truncated length")
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+        if shift > 35:
+            raise ProtocolError("length too large")
+
+
+def _read_payload(data: bytes, i: int) -> bytes:
+    length, i = _read_var_uint(data, i)
+    if i + length != len(data):
+        raise ProtocolError(f"length {length} does not match the frame's {len(data) - i} bytes")
+    return data[i:]
+
+
+def parse(frame: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
+    """One frame from a client.
+
+    Example:
+        >>> parse(bytes([0, 2, 2, 0, 0]))
+        Message(kind=<Kind.UPDATE: 2>, payload=b'\\x00\\x00')
+
+    Raises:
+        ProtocolError: too large, truncated, of an unknown type, or with trailing bytes.
+    """
+    if not isinstance(frame, bytes | bytearray):
+        raise ProtocolError("frames must be binary")
+    frame = bytes(frame)
+    if len(frame) > max_bytes:
+        raise ProtocolError(f"frame of {len(frame)} bytes exceeds the {max_bytes}-byte limit")
+    if len(frame) < 2:
+        raise ProtocolError("frame too short")
+    if frame[0] == SYNC:
+        sub = frame[1]
+        if sub not in (Kind.SYNC_STEP1, Kind.SYNC_STEP2, Kind.UPDATE):
+            raise ProtocolError(f"unknown sync message {sub}")
+        return Message(Kind(sub), _read_payload(frame, 2))
+    if frame[0] == AWARENESS:
+        return Message(Kind.AWARENESS, _read_payload(frame, 1))
+    raise ProtocolError(f"unknown message type {frame[0]}")
+
+
+def _frame(prefix: bytes, payload: bytes) -> bytes:
+    return prefix + write_var_uint(len(payload)) + payload
+
+
+def sync_step1(state: bytes) -> bytes:
+    return _frame(bytes([SYNC, Kind.SYNC_STEP1]), state)
+
+
+def sync_step2(update: bytes) -> bytes:
+    return _frame(bytes([SYNC, Kind.SYNC_STEP2]), update)
+
+
+def update(data: bytes) -> bytes:
+    return _frame(bytes([SYNC, Kind.UPDATE]), data)
+
+
+def awareness(data: bytes) -> bytes:
+    return _frame(bytes([AWARENESS]), data)
+
+
+def ack(state: bytes) -> bytes:
+    """Everything in ``state`` (a state vector) is committed on the relay."""
+    return _frame(bytes([ACK]), state)
+
+
+def notice(text: str) -> bytes:
+    return _frame(bytes([NOTICE]), text.encode())

@@ -1,0 +1,146 @@
+"""Rooms: one in-memory doc per open transcript, shared by its connections.
+
+A room is loaded from the stored updates (never from the SQL projection, which would
+duplicate content) and applies each client update in this order:
+
+1. parse the frame strictly (:mod:`relay.protocol`), and drop a viewer's writes;
+2. apply it to the room's doc (yrs rejects what is not a valid update);
+3. append it to the update log and wait for the commit (group commit);
+4. acknowledge it to the sender with the room's state vector, and send it to the others.
+
+So nothing is acknowledged, or shown to anyone else, before it is on disk. If the commit
+fails the room is closed and dropped: its doc may hold an update the log lacks, and the
+next join reloads it from the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import anyio
+from pycrdt import Doc
+
+from . import protocol
+from .protocol import Kind
+from .updates import LogClosedError, UpdateLog
+
+# An update that changes nothing (the empty update yrs encodes).
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class RoomClosedError(Exception):
+    """The room failed to store an update and was closed; reconnect to reload it."""
+
+
+@dataclass(eq=False)
+class Connection:
+    """One client in a room: how to send it a frame, and what it may do."""
+
+    send: Callable[[bytes], Awaitable[None]]
+    username: str
+    can_write: bool
+    told_read_only: bool = field(default=False)
+
+
+class Room:
+    """The live doc of one transcript and the connections editing it."""
+
+    def __init__(self, transcript_id: str, log: UpdateLog) -> None:
+        self.transcript_id = transcript_id
+        self.log = log
+        self.doc: Doc = Doc()
+        self.connections: set[Connection] = set()
+        self.closed = False
+
+    async def load(self) -> None:
+        for data in await self.log.load(self.transcript_id):
+            self.doc.apply_update(data)
+
+    async def join(self, connection: Connection) -> None:
+        """Add a connection and start the sync: our step 1, so it sends what we lack."""
+        self.connections.add(connection)
+        await connection.send(protocol.sync_step1(self.doc.get_state()))
+
+    def leave(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+
+    async def receive(self, connection: Connection, frame: bytes) -> None:
+        """Handle one frame from ``connection``.
+
+        Raises:
+            ProtocolError: a malformed frame (the caller closes the connection).
+            RoomClosedError: the update could not be stored.
+        """
+        message = protocol.parse(frame)
+        if message.kind == Kind.SYNC_STEP1:
+            await connection.send(protocol.sync_step2(self.doc.get_update(message.payload)))
+            return
+        if message.kind == Kind.AWARENESS:
+            await self._broadcast(protocol.awareness(message.payload), exclude=connection)
+            return
+        if not connection.can_write:
+            if not connection.told_read_only:  # once is enough
+                connection.told_read_only = True
+                await connection.send(protocol.notice("read-only: your changes are not kept"))
+            return
+        await self._apply(connection, message.payload)
+
+    async def _apply(self, connection: Connection, data: bytes) -> None:
+        if self.closed:
+            raise RoomClosedError("the room is closed")
+        if data == EMPTY_UPDATE:
+            await connection.send(protocol.ack(self.doc.get_state()))
+            return
+        try:
+            self.doc.apply_update(data)
+        except Exception as exc:  # yrs: ValueError or RuntimeError
+            raise protocol.ProtocolError(f"not a valid update: {exc}") from None
+        # Stored even when the state vector did not move: a deletion does not move it, and
+        # a re-sent update costs only a row (merging is idempotent; compaction folds it).
+        try:
+            await self.log.append(self.transcript_id, data)
+        except LogClosedError as exc:
+            self.closed = True
+            raise RoomClosedError(str(exc)) from exc
+        await self._broadcast(protocol.update(data), exclude=connection)
+        await connection.send(protocol.ack(self.doc.get_state()))
+
+    async def _broadcast(self, frame: bytes, *, exclude: Connection) -> None:
+        for other in list(self.connections):
+            if other is not exclude:
+                try:
+                    await other.send(frame)
+                except Exception:  # a dead peer must not stop the others
+                    self.connections.discard(other)
+
+
+class Rooms:
+    """The open rooms. Concurrent first joins of one transcript share one load."""
+
+    def __init__(self, log: UpdateLog) -> None:
+        self.log = log
+        self._rooms: dict[str, Room] = {}
+        self._loading: dict[str, anyio.Lock] = {}
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    async def open(self, transcript_id: str) -> Room:
+        room = self._rooms.get(transcript_id)
+        if room is not None and not room.closed:
+            return room
+        lock = self._loading.setdefault(transcript_id, anyio.Lock())
+        async with lock:
+            room = self._rooms.get(transcript_id)
+            if room is None or room.closed:
+                room = Room(transcript_id, self.log)
+                await room.load()
+                self._rooms[transcript_id] = room
+        return room
+
+    def release(self, room: Room, connection: Connection) -> None:
+        """Remove a connection; an empty room is unloaded (its updates are all stored)."""
+        room.leave(connection)
+        if not room.connections and self._rooms.get(room.transcript_id) is room:
+            del self._rooms[room.transcript_id]

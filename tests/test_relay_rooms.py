@@ -1,0 +1,242 @@
+"""Rooms and the wire protocol, with real pycrdt docs as clients (no network yet)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pycrdt import Doc, Text
+from sqlalchemy import Engine, text
+
+from engine import Origin, TranscriptDoc
+from relay import protocol
+from relay.db import connect, upgrade
+from relay.protocol import Kind, ProtocolError
+from relay.rooms import Connection, Room, RoomClosedError, Rooms
+from relay.updates import UpdateLog
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = connect(f"sqlite:///{tmp_path / 'relay.sqlite3'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+class Client:
+    """A replica on the other end of a connection: what it was sent, and its own doc."""
+
+    def __init__(self, username: str, *, can_write: bool = True) -> None:
+        self.doc = TranscriptDoc()
+        self.frames: list[bytes] = []
+        self.connection = Connection(self._send, username, can_write)
+
+    async def _send(self, frame: bytes) -> None:
+        self.frames.append(frame)
+        message = protocol.parse(frame) if frame[0] in (0, 1) else None
+        if message is not None and message.kind in (Kind.SYNC_STEP2, Kind.UPDATE):
+            self.doc.apply_update(message.payload, origin=Origin.RELAY)
+
+    def acks(self) -> list[bytes]:
+        return [f for f in self.frames if f[0] == protocol.ACK]
+
+    def notices(self) -> list[str]:
+        return [f[2:].decode() for f in self.frames if f[0] == protocol.NOTICE]
+
+
+def frame_of_changes(client: Client, change: object) -> bytes:
+    """Run ``change`` on the client's doc and return the update frame it produced."""
+    state = client.doc.state_vector()
+    assert callable(change)
+    change()
+    return protocol.update(client.doc.encode_update(state))
+
+
+def test_an_update_is_stored_then_acked_and_relayed(engine: Engine) -> None:
+    async def main() -> tuple[Client, Client, list[bytes]]:
+        async with UpdateLog(engine) as log:
+            rooms = Rooms(log)
+            room = await rooms.open("t-1")
+            ana, bo = Client("ana"), Client("bo")
+            await room.join(ana.connection)
+            await room.join(bo.connection)
+            seed = TranscriptDoc.create("t-1")
+            ana.doc.apply_update(seed.encode_update())
+            await room.receive(ana.connection, protocol.update(seed.encode_update()))
+            frame = frame_of_changes(
+                ana,
+                lambda: ana.doc.upsert_segment("s1", rev=1, text="hola", t0=0, t1=1, final=True),
+            )
+            await room.receive(ana.connection, frame)
+            return ana, bo, await log.load("t-1")
+
+    ana, bo, stored = anyio.run(main)
+    assert len(stored) == 2
+    assert len(ana.acks()) == 2
+    assert bo.doc.snapshot()["segments"][0]["text"] == "hola"
+    assert not bo.acks()  # acks go to the sender only
+
+
+def test_sync_handshake_both_ways(engine: Engine) -> None:
+    async def main() -> tuple[Client, Room]:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-1")
+            first = Client("ana")
+            await room.join(first.connection)
+            seed = TranscriptDoc.create("t-1")
+            seed.upsert_segment("s1", rev=1, text="ya estaba", t0=0, t1=1, final=True)
+            first.doc.apply_update(seed.encode_update())
+            await room.receive(first.connection, protocol.update(seed.encode_update()))
+            late = Client("bo")
+            late.doc.apply_update(seed.encode_update())  # an offline edit on top of it
+            late.doc.set_text("s1", "ya estaba aquí", user="bo")
+            await room.join(late.connection)
+            step1 = protocol.parse(late.frames[0])
+            assert step1.kind == Kind.SYNC_STEP1
+            # The client answers the relay's step 1 with what the relay lacks…
+            await room.receive(
+                late.connection, protocol.sync_step2(late.doc.encode_update(step1.payload))
+            )
+            # …and asks for what it lacks with its own step 1.
+            await room.receive(late.connection, protocol.sync_step1(late.doc.state_vector()))
+            return first, room
+
+    first, room = anyio.run(main)
+    assert TranscriptDoc(room.doc).snapshot()["segments"][0]["text"] == "ya estaba aquí"
+    assert first.doc.snapshot()["segments"][0]["text"] == "ya estaba aquí"
+
+
+def test_deletions_are_stored_and_survive_a_reload(engine: Engine) -> None:
+    async def main() -> str:
+        async with UpdateLog(engine) as log:
+            rooms = Rooms(log)
+            room = await rooms.open("t-del")
+            ana = Client("ana")
+            await room.join(ana.connection)
+            text_type = ana.doc.doc.get("notes", type=Text)
+            for frame in [
+                frame_of_changes(ana, lambda: text_type.insert(0, "hola mundo")),
+                frame_of_changes(ana, lambda: text_type.__delitem__(slice(4, 10))),
+            ]:
+                await room.receive(ana.connection, frame)
+            rooms.release(room, ana.connection)
+            assert len(rooms) == 0
+            reloaded = await rooms.open("t-del")
+            return str(reloaded.doc.get("notes", type=Text))
+
+    assert anyio.run(main) == "hola"
+
+
+def test_a_viewer_cannot_write_and_is_told_once(engine: Engine) -> None:
+    async def main() -> tuple[Client, list[bytes]]:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-v")
+            viewer = Client("vi", can_write=False)
+            await room.join(viewer.connection)
+            notes = viewer.doc.doc.get("x", type=Text)
+            for word in ["a", "b"]:
+                frame = frame_of_changes(viewer, lambda w=word: notes.insert(0, w))
+                await room.receive(viewer.connection, frame)
+            return viewer, await log.load("t-v")
+
+    viewer, stored = anyio.run(main)
+    assert stored == []
+    assert viewer.notices() == ["read-only: your changes are not kept"]
+    assert not viewer.acks()
+
+
+def test_concurrent_first_joins_share_one_room(engine: Engine) -> None:
+    async def main() -> set[int]:
+        async with UpdateLog(engine) as log:
+            rooms = Rooms(log)
+            opened: list[Room] = []
+
+            async def join() -> None:
+                opened.append(await rooms.open("t-c"))
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(20):
+                    tg.start_soon(join)
+            return {id(r) for r in opened}
+
+    assert len(anyio.run(main)) == 1
+
+
+def test_a_failed_commit_closes_the_room(engine: Engine) -> None:
+    with engine.begin() as connection:
+        pages = connection.execute(text("PRAGMA page_count")).scalar()
+        connection.execute(text(f"PRAGMA max_page_count = {pages}"))
+
+    async def main() -> bool:
+        async with UpdateLog(engine) as log:
+            rooms = Rooms(log)
+            room = await rooms.open("t-full")
+            ana = Client("ana")
+            await room.join(ana.connection)
+            big = ana.doc.doc.get("x", type=Text)
+            with pytest.raises(RoomClosedError):
+                await room.receive(
+                    ana.connection, frame_of_changes(ana, lambda: big.insert(0, "x" * 300_000))
+                )
+            assert not ana.acks()
+            return (await rooms.open("t-full")) is not room
+
+    assert anyio.run(main)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"",
+        b"\x00",
+        bytes([0, 2, 5, 0, 0]),  # says 5 bytes, has 2
+        bytes([0, 2, 1, 0, 0]),  # trailing bytes
+        bytes([0, 9, 0]),  # unknown sync message
+        bytes([7, 0]),  # unknown type
+        bytes([0, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),  # endless length
+    ],
+)
+def test_malformed_frames_are_refused(frame: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        protocol.parse(frame)
+
+
+def test_oversized_frames_are_refused() -> None:
+    with pytest.raises(ProtocolError, match="limit"):
+        protocol.parse(protocol.update(b"\x00" * 100), max_bytes=50)
+
+
+def test_a_malformed_update_is_refused_and_not_stored(engine: Engine) -> None:
+    async def main() -> list[bytes]:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-bad")
+            ana = Client("ana")
+            await room.join(ana.connection)
+            with pytest.raises(ProtocolError, match="not a valid update"):
+                await room.receive(ana.connection, protocol.update(b"\x01\x02\x03"))
+            return await log.load("t-bad")
+
+    assert anyio.run(main) == []
+
+
+@given(st.binary(max_size=64))
+def test_parse_never_fails_otherwise(frame: bytes) -> None:
+    try:
+        message = protocol.parse(frame)
+    except ProtocolError:
+        return
+    assert isinstance(message.payload, bytes)
+
+
+def test_frames_round_trip() -> None:
+    doc: Doc[Text] = Doc()
+    doc.get("t", type=Text).insert(0, "¿sí?")
+    update = doc.get_update()
+    assert protocol.parse(protocol.update(update)).payload == update
+    assert protocol.parse(protocol.sync_step1(doc.get_state())).kind == Kind.SYNC_STEP1
+    assert protocol.parse(protocol.awareness(b"\x01\x02")).kind == Kind.AWARENESS
