@@ -1,0 +1,75 @@
+"""``minuta relay``: serve sync, the REST API and the web page with Hypercorn.
+
+Configuration: flags, else ``MINUTA_DATA_DIR`` (default ./data), ``DATABASE_URL`` (default
+a SQLite file in the data folder) and ``JWT_SECRET`` (required, 32+ characters, unless
+``--dev``, which makes a random one for this run). The database must be migrated first
+(``minuta db upgrade``). ``--port 0`` picks a free port; the URL is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+from typing import Any
+
+from relay.auth import TokenConfig, resolve_secret
+from relay.db import NotMigratedError, connect
+
+from ._common import CliError
+from .db import add_database_arguments, database_url
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "relay",
+        help="run the relay server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks one)")
+    p.add_argument("--dev", action="store_true", help="allow running without JWT_SECRET")
+    p.add_argument(
+        "--max-frame-bytes", type=int, default=4 * 2**20, help="largest websocket frame accepted"
+    )
+    add_database_arguments(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from relay.app import RelayConfig, create_app
+
+    try:
+        secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    engine = connect(database_url(args))
+    try:
+        app = create_app(RelayConfig(engine, TokenConfig(secret), args.max_frame_bytes))
+    except NotMigratedError as exc:
+        raise CliError(str(exc)) from None
+    # Bind here so that --port 0 can report the port it got.
+    listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((args.host, args.port))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    listener.listen(128)
+    listener.set_inheritable(True)
+    config = Config()
+    config.bind = [f"fd://{listener.fileno()}"]
+    config.websocket_max_message_size = args.max_frame_bytes
+    config.accesslog = None
+    port = listener.getsockname()[1]
+    print(
+        f"Minuta relay on http://{args.host}:{port} (sync at ws://{args.host}:{port}/sync/ID)",
+        flush=True,
+    )
+    asyncio.run(serve(app, config))
+    return 0

@@ -1,0 +1,282 @@
+"""The relay as a Quart app: websocket sync, authentication and the first REST routes.
+
+``create_app(config)`` builds it; ``minuta relay`` serves it with Hypercorn. Everything
+that blocks (SQL, password hashing) runs in worker threads, off the event loop.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import anyio
+from quart import Quart, jsonify, request, websocket
+from quart.typing import ResponseReturnValue
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from engine import TranscriptDoc
+
+from .auth import Claims, TokenConfig, TokenError, issue_pair, verify, verify_password
+from .db import AuditEvent, Transcript, User, check_migrated
+from .protocol import MAX_FRAME_BYTES, ProtocolError
+from .rooms import Connection, Room, RoomClosedError, Rooms
+from .updates import UpdateLog
+
+# Close codes sent after accept, so browsers (y-websocket) stop retrying: 4400-4499.
+CLOSE_MALFORMED = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
+_TRANSCRIPT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """What a relay needs; ``minuta relay`` fills it from flags and the environment."""
+
+    engine: Engine
+    tokens: TokenConfig
+    max_frame_bytes: int = MAX_FRAME_BYTES
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def create_app(config: RelayConfig) -> Quart:
+    check_migrated(config.engine)
+    app = Quart("minuta-relay")
+    app.config["MAX_CONTENT_LENGTH"] = 1 * 2**20
+    engine = config.engine
+    state: dict[str, Any] = {}
+
+    @app.while_serving  # type: ignore[type-var]
+    async def lifespan() -> AsyncIterator[None]:
+        # One task enters and leaves the log, as anyio task groups require.
+        async with UpdateLog(engine) as log:
+            state["log"] = log
+            state["rooms"] = Rooms(log)
+            yield
+
+    def rooms() -> Rooms:
+        found: Rooms = state["rooms"]
+        return found
+
+    async def run_db(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+    def audit(
+        action: str, claims: Claims | None, transcript_id: str | None = None, **detail: Any
+    ) -> None:
+        with Session(engine) as session, session.begin():
+            session.add(
+                AuditEvent(
+                    org_id=claims.org_id if claims else None,
+                    username=claims.username if claims else None,
+                    action=action,
+                    transcript_id=transcript_id,
+                    detail=detail,
+                )
+            )
+
+    def bearer() -> Claims:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        try:
+            return verify(config.tokens, token)
+        except TokenError as exc:
+            raise ApiError(401, str(exc)) from None
+
+    @app.errorhandler(ApiError)
+    async def api_error(exc: ApiError) -> ResponseReturnValue:
+        return jsonify({"error": str(exc)}), exc.status
+
+    @app.get("/healthz")
+    async def healthz() -> ResponseReturnValue:
+        return jsonify({"status": "ok", "rooms": len(rooms())})
+
+    @app.post("/auth/login")
+    async def login() -> ResponseReturnValue:
+        body = await request.get_json(silent=True) or {}
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise ApiError(400, 'send {"username", "password"}')
+
+        def check() -> dict[str, Any] | None:
+            with Session(engine) as session:
+                user = session.scalars(select(User).filter_by(username=username)).first()
+                if (
+                    user is None
+                    or user.disabled
+                    or not verify_password(user.password_hash, password)
+                ):
+                    return None
+                return {"username": user.username, "org_id": user.org_id, "role": user.role}
+
+        user = await run_db(check)
+        if user is None:
+            await run_db(audit, "reject", None, reason="bad login", username=username)
+            raise ApiError(401, "wrong username or password")
+        pair = issue_pair(config.tokens, **user)
+        claims = verify(config.tokens, pair["access_token"])
+        await run_db(audit, "login", claims)
+        return jsonify(pair)
+
+    @app.post("/auth/refresh")
+    async def refresh() -> ResponseReturnValue:
+        body = await request.get_json(silent=True) or {}
+        try:
+            claims = verify(config.tokens, body.get("refresh_token"), kind="refresh")
+        except TokenError as exc:
+            raise ApiError(401, str(exc)) from None
+        return jsonify(
+            issue_pair(
+                config.tokens, username=claims.username, org_id=claims.org_id, role=claims.role
+            )
+        )
+
+    @app.post("/transcripts")
+    async def create_transcript() -> ResponseReturnValue:
+        claims = bearer()
+        if claims.role == "viewer":
+            raise ApiError(403, "viewers cannot create transcripts")
+        body = await request.get_json(silent=True) or {}
+        title, language = body.get("title", ""), body.get("language")
+        if not isinstance(title, str) or (language is not None and not isinstance(language, str)):
+            raise ApiError(400, "title and language must be strings")
+        transcript_id = body.get("transcript_id") or f"t-{uuid.uuid4().hex[:16]}"
+        if not isinstance(transcript_id, str) or not _TRANSCRIPT_ID.match(transcript_id):
+            raise ApiError(400, "transcript_id: letters, digits, '.', '_' and '-', up to 128")
+        doc = TranscriptDoc.create(
+            transcript_id, title=title, language=language, org_id=claims.org_id
+        )
+
+        def insert() -> bool:
+            with Session(engine) as session, session.begin():
+                if session.get(Transcript, transcript_id) is not None:
+                    return False
+                session.add(
+                    Transcript(
+                        transcript_id=transcript_id,
+                        org_id=claims.org_id,
+                        title=title,
+                        language=language,
+                        started_at=doc.snapshot()["meta"]["started_at"],
+                        created_by=claims.username,
+                    )
+                )
+                return True
+
+        if not await run_db(insert):
+            raise ApiError(409, f"transcript {transcript_id} exists already")
+        # The doc's first update goes through the log like any other.
+        await state["log"].append(transcript_id, doc.encode_update())
+        return jsonify(_transcript_json(doc.snapshot()["meta"], transcript_id)), 201
+
+    @app.get("/transcripts")
+    async def list_transcripts() -> ResponseReturnValue:
+        claims = bearer()
+        limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
+        offset = max(request.args.get("offset", 0, type=int) or 0, 0)
+
+        def query() -> list[dict[str, Any]]:
+            with Session(engine) as session:
+                rows = session.scalars(
+                    select(Transcript)
+                    .filter_by(org_id=claims.org_id)
+                    .order_by(Transcript.created_at.desc(), Transcript.transcript_id)
+                    .limit(limit)
+                    .offset(offset)
+                )
+                return [_row_json(r) for r in rows]
+
+        items = await run_db(query)
+        return jsonify({"items": items, "limit": limit, "offset": offset})
+
+    @app.get("/transcripts/<transcript_id>")
+    async def get_transcript(transcript_id: str) -> ResponseReturnValue:
+        claims = bearer()
+        row = await run_db(_find, engine, transcript_id)
+        if row is None or row["org_id"] != claims.org_id:
+            raise ApiError(404, f"no transcript {transcript_id}")
+        return jsonify(row)
+
+    @app.websocket("/sync/<transcript_id>")
+    async def sync(transcript_id: str) -> None:
+        # The proxy would route sends to whichever client is current: use the real object.
+        ws = websocket._get_current_object()  # type: ignore[attr-defined]
+        await ws.accept()
+        try:
+            claims = verify(config.tokens, ws.args.get("token"))
+        except TokenError as exc:
+            await run_db(audit, "reject", None, transcript_id, reason=exc.reason)
+            await ws.close(CLOSE_UNAUTHORIZED, str(exc))
+            return
+        row = await run_db(_find, engine, transcript_id)
+        if row is None:
+            await ws.close(CLOSE_NOT_FOUND, "no such transcript")
+            return
+        if row["org_id"] != claims.org_id:
+            await run_db(audit, "reject", claims, transcript_id, reason="other org")
+            await ws.close(CLOSE_FORBIDDEN, "this transcript belongs to another organization")
+            return
+        room: Room = await rooms().open(transcript_id)
+        connection = Connection(ws.send, claims.username, can_write=claims.role != "viewer")
+        await run_db(audit, "connect", claims, transcript_id, role=claims.role)
+        try:
+            await room.join(connection)
+            while True:
+                frame = await ws.receive()
+                if isinstance(frame, str):
+                    frame = frame.encode()
+                try:
+                    await room.receive(connection, frame)
+                except ProtocolError as exc:
+                    await ws.close(CLOSE_MALFORMED, str(exc)[:120])
+                    return
+                except RoomClosedError:
+                    await ws.close(CLOSE_STORE_FAILED, "the relay could not store your update")
+                    return
+        finally:
+            # Quart cancels this handler when the client goes: clean up here.
+            rooms().release(room, connection)
+
+    return app
+
+
+def _find(engine: Engine, transcript_id: str) -> dict[str, Any] | None:
+    with Session(engine) as session:
+        row = session.get(Transcript, transcript_id)
+        return None if row is None else _row_json(row)
+
+
+def _row_json(row: Transcript) -> dict[str, Any]:
+    return {
+        "transcript_id": row.transcript_id,
+        "org_id": row.org_id,
+        "title": row.title,
+        "language": row.language,
+        "started_at": row.started_at,
+        "segment_count": row.segment_count,
+        "duration_s": row.duration_s,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+    }
+
+
+def _transcript_json(meta: Any, transcript_id: str) -> dict[str, Any]:
+    return {
+        "transcript_id": transcript_id,
+        "org_id": meta["org_id"],
+        "title": meta["title"],
+        "language": meta["language"],
+        "started_at": meta["started_at"],
+    }

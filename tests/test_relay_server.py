@@ -1,0 +1,307 @@
+"""The relay on a real Hypercorn server (port 0, a subprocess), with websocket clients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from engine import Origin, TranscriptDoc
+from relay import protocol
+from relay.auth import TokenConfig, issue_pair
+from relay.protocol import Kind
+
+MINUTA = Path(sys.executable).parent / "minuta"
+SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Relay:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    tokens: TokenConfig = field(default_factory=lambda: TokenConfig(SECRET))
+
+    @property
+    def ws(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def token(self, username: str, org: str, role: str, **shift: Any) -> str:
+        now = datetime.now(UTC) - timedelta(**shift) if shift else None
+        pair = issue_pair(self.tokens, username=username, org_id=org, role=role, now=now)
+        return str(pair["access_token"])
+
+
+def run_minuta(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([str(MINUTA), *args], env=env, check=True, capture_output=True)
+
+
+def start_relay(data_dir: Path, env: dict[str, str]) -> Relay:
+    process = subprocess.Popen(
+        [str(MINUTA), "relay", "--port", "0", "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("Minuta relay on "), line
+    return Relay(line.split()[3], data_dir, process)
+
+
+def stop(relay: Relay, sig: int = signal.SIGTERM) -> None:
+    relay.process.send_signal(sig)
+    relay.process.wait(timeout=30)
+    if relay.process.stdout is not None:
+        relay.process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def env() -> dict[str, str]:
+    return {**os.environ, "JWT_SECRET": SECRET, "MINUTA_PASSWORD": PASSWORD}
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Relay]:
+    """One relay for the module (each test makes its own transcripts)."""
+    data = tmp_path_factory.mktemp("relay") / "data"
+    run_minuta("db", "upgrade", "--data-dir", str(data), env=env)
+    for user, org, role in [
+        ("ana", "acme", "editor"),
+        ("vi", "acme", "viewer"),
+        ("zed", "other", "editor"),
+    ]:
+        run_minuta(
+            "users", "add", user, "--org", org, "--role", role, "--data-dir", str(data), env=env
+        )
+    server = start_relay(data, env)
+    yield server
+    if server.process.poll() is None:
+        stop(server)
+
+
+def login(relay: Relay, username: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{relay.url}/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def create_transcript(relay: Relay, token: str, title: str = "Reunión") -> str:
+    response = httpx.post(
+        f"{relay.url}/transcripts",
+        json={"title": title, "language": "es"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["transcript_id"])
+
+
+class SyncClient:
+    """A pycrdt replica speaking y-websocket to the relay."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.doc = TranscriptDoc()
+        self.acks: list[bytes] = []
+        self.notices: list[str] = []
+        self.synced = anyio.Event()
+
+    async def run(self) -> None:
+        await self.ws.send(protocol.sync_step1(self.doc.state_vector()))
+        async for frame in self.ws:
+            assert isinstance(frame, bytes)
+            if frame[0] == protocol.ACK:
+                self.acks.append(frame)
+                continue
+            if frame[0] == protocol.NOTICE:
+                self.notices.append(frame[2:].decode())
+                continue
+            message = protocol.parse(frame)
+            if message.kind == Kind.SYNC_STEP1:
+                await self.ws.send(protocol.sync_step2(self.doc.encode_update(message.payload)))
+            elif message.kind in (Kind.SYNC_STEP2, Kind.UPDATE):
+                self.doc.apply_update(message.payload, origin=Origin.RELAY)
+                if message.kind == Kind.SYNC_STEP2:
+                    self.synced.set()
+
+    async def change(self, fn: Any) -> None:
+        state = self.doc.state_vector()
+        fn(self.doc)
+        await self.ws.send(protocol.update(self.doc.encode_update(state)))
+
+
+async def wait_until(condition: Any) -> None:
+    """Poll a plain-Python condition (a replica's content: nothing to wait on) for 10 s."""
+    with anyio.fail_after(10):
+        while not condition():  # noqa: ASYNC110
+            await anyio.sleep(0.02)
+
+
+def test_login_refresh_and_transcripts_are_org_scoped(relay: Relay) -> None:
+    tokens = login(relay, "ana")
+    assert set(tokens) >= {"access_token", "refresh_token"}
+    renewed = httpx.post(
+        f"{relay.url}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert renewed.status_code == 200
+    bad = httpx.post(f"{relay.url}/auth/login", json={"username": "ana", "password": "nope nope"})
+    assert bad.status_code == 401 and "error" in bad.json()
+    transcript_id = create_transcript(relay, tokens["access_token"])
+    ana = {"Authorization": f"Bearer {tokens['access_token']}"}
+    listed = httpx.get(f"{relay.url}/transcripts", headers=ana).json()["items"]
+    assert [t["transcript_id"] for t in listed] == [transcript_id]
+    zed = {"Authorization": f"Bearer {login(relay, 'zed')['access_token']}"}
+    assert httpx.get(f"{relay.url}/transcripts/{transcript_id}", headers=zed).status_code == 404
+    assert httpx.get(f"{relay.url}/transcripts", headers=zed).json()["items"] == []
+    assert httpx.get(f"{relay.url}/transcripts").status_code == 401
+    viewer = {"Authorization": f"Bearer {login(relay, 'vi')['access_token']}"}
+    assert (
+        httpx.post(f"{relay.url}/transcripts", json={"title": "x"}, headers=viewer).status_code
+        == 403
+    )
+
+
+def test_two_clients_co_edit_and_every_update_is_acked(relay: Relay) -> None:
+    token = login(relay, "ana")["access_token"]
+    transcript_id = create_transcript(relay, token)
+
+    async def main() -> tuple[SyncClient, SyncClient]:
+        url = f"{relay.ws}/sync/{transcript_id}?token={token}"
+        async with websockets.connect(url) as ws_a, websockets.connect(url) as ws_b:
+            a, b = SyncClient(ws_a), SyncClient(ws_b)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(a.run)
+                tg.start_soon(b.run)
+                await a.synced.wait()
+                await b.synced.wait()
+                await a.change(
+                    lambda d: d.upsert_segment(
+                        "s1", rev=1, text="hola a todos", t0=0, t1=1, final=True
+                    )
+                )
+                await wait_until(lambda: b.doc.segment_ids() == ["s1"])
+                await b.change(lambda d: d.set_text("s1", "Hola a todos", user="bo"))
+                await wait_until(lambda: a.doc.snapshot()["segments"][0]["text"] == "Hola a todos")
+                tg.cancel_scope.cancel()
+            return a, b
+
+    a, b = anyio.run(main)
+    assert a.doc.snapshot() == b.doc.snapshot()
+    assert a.doc.snapshot()["meta"]["title"] == "Reunión"
+    assert len(a.acks) >= 1 and len(b.acks) >= 1
+
+
+async def close_code(url: str, frames: list[bytes] = []) -> int | None:  # noqa: B006
+    async with websockets.connect(url) as ws:
+        for frame in frames:
+            await ws.send(frame)
+        try:
+            async for _ in ws:
+                pass
+        except websockets.ConnectionClosed:
+            pass
+        return ws.close_code
+
+
+def test_the_auth_matrix_closes_with_the_right_codes(relay: Relay) -> None:
+    token = login(relay, "ana")["access_token"]
+    transcript_id = create_transcript(relay, token)
+    base = f"{relay.ws}/sync/{transcript_id}"
+    expired = relay.token("ana", "acme", "editor", minutes=16)
+    zed = login(relay, "zed")["access_token"]
+    assert anyio.run(close_code, base) == 4401
+    assert anyio.run(close_code, f"{base}?token=garbage") == 4401
+    assert anyio.run(close_code, f"{base}?token={expired}") == 4401
+    assert anyio.run(close_code, f"{base}?token={zed}") == 4403
+    assert anyio.run(close_code, f"{relay.ws}/sync/no-such-id?token={token}") == 4404
+    assert anyio.run(close_code, f"{base}?token={token}", [b"\x07\x00"]) == 4400
+
+
+def test_a_viewer_is_told_and_its_writes_are_dropped(relay: Relay) -> None:
+    token = login(relay, "ana")["access_token"]
+    transcript_id = create_transcript(relay, token)
+    viewer_token = login(relay, "vi")["access_token"]
+
+    async def main() -> tuple[SyncClient, SyncClient]:
+        async with websockets.connect(
+            f"{relay.ws}/sync/{transcript_id}?token={viewer_token}"
+        ) as ws:
+            viewer = SyncClient(ws)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(viewer.run)
+                await viewer.synced.wait()
+                await viewer.change(lambda d: d.upsert_segment("s1", rev=1, text="no", t0=0, t1=1))
+                await wait_until(lambda: bool(viewer.notices))
+                tg.cancel_scope.cancel()
+        async with websockets.connect(f"{relay.ws}/sync/{transcript_id}?token={token}") as ws:
+            fresh = SyncClient(ws)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(fresh.run)
+                await fresh.synced.wait()
+                tg.cancel_scope.cancel()
+        return viewer, fresh
+
+    viewer, fresh = anyio.run(main)
+    assert viewer.notices == ["read-only: your changes are not kept"]
+    assert fresh.doc.segment_ids() == []
+
+
+def test_acknowledged_updates_survive_kill_9_of_the_relay(
+    relay: Relay, env: dict[str, str]
+) -> None:
+    victim = start_relay(relay.data_dir, env)  # a second relay on the same database
+    token = login(victim, "ana")["access_token"]
+    transcript_id = create_transcript(victim, token)
+    url = f"{victim.ws}/sync/{transcript_id}?token={token}"
+
+    async def write() -> int:
+        async with websockets.connect(url) as ws:
+            client = SyncClient(ws)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.run)
+                await client.synced.wait()
+                for n in range(200):
+                    await client.change(
+                        lambda d, n=n: d.upsert_segment(
+                            f"s{n:03d}", rev=1, text=f"frase {n}", t0=n, t1=n + 1
+                        )
+                    )
+                await wait_until(lambda: len(client.acks) >= 200)
+                tg.cancel_scope.cancel()
+        return len(client.acks)
+
+    assert anyio.run(write) >= 200
+    stop(victim, signal.SIGKILL)
+    restarted = start_relay(relay.data_dir, env)
+    try:
+
+        async def read() -> list[str]:
+            async with websockets.connect(
+                f"{restarted.ws}/sync/{transcript_id}?token={token}"
+            ) as ws:
+                client = SyncClient(ws)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(client.run)
+                    await client.synced.wait()
+                    tg.cancel_scope.cancel()
+            return client.doc.segment_ids()
+
+        assert sorted(anyio.run(read)) == [f"s{n:03d}" for n in range(200)]
+    finally:
+        stop(restarted)
