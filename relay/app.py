@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -17,12 +16,14 @@ import anyio
 from quart import Quart, jsonify, request, websocket
 from quart.typing import ResponseReturnValue
 from sqlalchemy import Engine, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.orm import Session
 
-from engine import TranscriptDoc
+from engine import EXTENSIONS, FORMATS, MEDIA_TYPES, TranscriptDoc, export
 
 from .auth import Claims, TokenConfig, TokenError, issue_pair, verify, verify_password
-from .db import AuditEvent, Transcript, User, check_migrated
+from .db import AuditEvent, DocUpdate, Transcript, User, check_migrated
+from .projections import Projector
 from .protocol import MAX_FRAME_BYTES, ProtocolError
 from .rooms import Connection, Room, RoomClosedError, Rooms
 from .updates import UpdateLog
@@ -51,24 +52,23 @@ class ApiError(Exception):
         self.status = status
 
 
-def create_app(config: RelayConfig) -> Quart:
+@dataclass(frozen=True)
+class Services:
+    """The long-lived parts an app uses; :func:`relay.server.serve_relay` owns them."""
+
+    log: UpdateLog
+    rooms: Rooms
+    projector: Projector
+
+
+def create_app(config: RelayConfig, services: Services) -> Quart:
     check_migrated(config.engine)
     app = Quart("minuta-relay")
     app.config["MAX_CONTENT_LENGTH"] = 1 * 2**20
     engine = config.engine
-    state: dict[str, Any] = {}
-
-    @app.while_serving  # type: ignore[type-var]
-    async def lifespan() -> AsyncIterator[None]:
-        # One task enters and leaves the log, as anyio task groups require.
-        async with UpdateLog(engine) as log:
-            state["log"] = log
-            state["rooms"] = Rooms(log)
-            yield
 
     def rooms() -> Rooms:
-        found: Rooms = state["rooms"]
-        return found
+        return services.rooms
 
     async def run_db(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
@@ -178,7 +178,8 @@ def create_app(config: RelayConfig) -> Quart:
         if not await run_db(insert):
             raise ApiError(409, f"transcript {transcript_id} exists already")
         # The doc's first update goes through the log like any other.
-        await state["log"].append(transcript_id, doc.encode_update())
+        await services.log.append(transcript_id, doc.encode_update())
+        services.projector.touch(transcript_id, doc)
         return jsonify(_transcript_json(doc.snapshot()["meta"], transcript_id)), 201
 
     @app.get("/transcripts")
@@ -209,6 +210,76 @@ def create_app(config: RelayConfig) -> Quart:
             raise ApiError(404, f"no transcript {transcript_id}")
         return jsonify(row)
 
+    async def current_doc(transcript_id: str) -> TranscriptDoc:
+        """The merged doc: the open room's, or one loaded from the stored updates."""
+        room = services.rooms.get(transcript_id)
+        if room is not None:
+            return TranscriptDoc(room.doc)
+        doc = TranscriptDoc()
+        for data in await services.log.load(transcript_id):
+            doc.apply_update(data)
+        return doc
+
+    async def visible(transcript_id: str, claims: Claims) -> dict[str, Any]:
+        row = await run_db(_find, engine, transcript_id)
+        if row is None or row["org_id"] != claims.org_id:
+            raise ApiError(404, f"no transcript {transcript_id}")
+        return dict(row)
+
+    @app.get("/transcripts/<transcript_id>/summary")
+    async def get_summary(transcript_id: str) -> ResponseReturnValue:
+        claims = bearer()
+        await visible(transcript_id, claims)
+        return jsonify((await current_doc(transcript_id)).snapshot()["summary"] or {})
+
+    @app.get("/transcripts/<transcript_id>/actions")
+    async def get_actions(transcript_id: str) -> ResponseReturnValue:
+        claims = bearer()
+        await visible(transcript_id, claims)
+        return jsonify((await current_doc(transcript_id)).snapshot()["actions"])
+
+    @app.get("/transcripts/<transcript_id>/export")
+    async def export_transcript(transcript_id: str) -> ResponseReturnValue:
+        claims = bearer()
+        await visible(transcript_id, claims)
+        fmt = request.args.get("fmt", "md")
+        if fmt not in FORMATS:
+            raise ApiError(400, f"fmt must be one of {', '.join(FORMATS)}")
+        body = export((await current_doc(transcript_id)).snapshot(), fmt)
+        await run_db(audit, "export", claims, transcript_id, fmt=fmt)
+        filename = f"{transcript_id}{EXTENSIONS[fmt]}"
+        return (
+            body,
+            200,
+            {
+                "Content-Type": MEDIA_TYPES[fmt],
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
+        )
+
+    @app.delete("/transcripts/<transcript_id>")
+    async def delete_transcript(transcript_id: str) -> ResponseReturnValue:
+        claims = bearer()
+        await visible(transcript_id, claims)
+        if claims.role != "admin":
+            raise ApiError(403, "only an admin can delete a transcript")
+
+        def remove() -> None:
+            with Session(engine) as session, session.begin():
+                session.execute(
+                    sa_delete(DocUpdate).where(DocUpdate.transcript_id == transcript_id)
+                )
+                row = session.get(Transcript, transcript_id)
+                if row is not None:
+                    session.delete(row)
+
+        for connection in services.rooms.close(transcript_id):
+            if connection.close is not None:
+                await connection.close(CLOSE_NOT_FOUND, "the transcript was deleted")
+        await run_db(remove)
+        await run_db(audit, "delete", claims, transcript_id)
+        return "", 204
+
     @app.websocket("/sync/<transcript_id>")
     async def sync(transcript_id: str) -> None:
         # The proxy would route sends to whichever client is current: use the real object.
@@ -229,7 +300,9 @@ def create_app(config: RelayConfig) -> Quart:
             await ws.close(CLOSE_FORBIDDEN, "this transcript belongs to another organization")
             return
         room: Room = await rooms().open(transcript_id)
-        connection = Connection(ws.send, claims.username, can_write=claims.role != "viewer")
+        connection = Connection(
+            ws.send, claims.username, can_write=claims.role != "viewer", close=ws.close
+        )
         await run_db(audit, "connect", claims, transcript_id, role=claims.role)
         try:
             await room.join(connection)

@@ -40,15 +40,19 @@ class Connection:
     send: Callable[[bytes], Awaitable[None]]
     username: str
     can_write: bool
+    close: Callable[[int, str], Awaitable[None]] | None = None
     told_read_only: bool = field(default=False)
 
 
 class Room:
     """The live doc of one transcript and the connections editing it."""
 
-    def __init__(self, transcript_id: str, log: UpdateLog) -> None:
+    def __init__(
+        self, transcript_id: str, log: UpdateLog, on_stored: Callable[[Room], None] | None = None
+    ) -> None:
         self.transcript_id = transcript_id
         self.log = log
+        self.on_stored = on_stored
         self.doc: Doc = Doc()
         self.connections: set[Connection] = set()
         self.closed = False
@@ -103,6 +107,8 @@ class Room:
         except LogClosedError as exc:
             self.closed = True
             raise RoomClosedError(str(exc)) from exc
+        if self.on_stored is not None:
+            self.on_stored(self)
         await self._broadcast(protocol.update(data), exclude=connection)
         await connection.send(protocol.ack(self.doc.get_state()))
 
@@ -118,13 +124,19 @@ class Room:
 class Rooms:
     """The open rooms. Concurrent first joins of one transcript share one load."""
 
-    def __init__(self, log: UpdateLog) -> None:
+    def __init__(self, log: UpdateLog, on_stored: Callable[[Room], None] | None = None) -> None:
         self.log = log
+        self.on_stored = on_stored
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, anyio.Lock] = {}
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def get(self, transcript_id: str) -> Room | None:
+        """The open room of a transcript, if any (no loading)."""
+        room = self._rooms.get(transcript_id)
+        return None if room is None or room.closed else room
 
     async def open(self, transcript_id: str) -> Room:
         room = self._rooms.get(transcript_id)
@@ -134,10 +146,18 @@ class Rooms:
         async with lock:
             room = self._rooms.get(transcript_id)
             if room is None or room.closed:
-                room = Room(transcript_id, self.log)
+                room = Room(transcript_id, self.log, self.on_stored)
                 await room.load()
                 self._rooms[transcript_id] = room
         return room
+
+    def close(self, transcript_id: str) -> list[Connection]:
+        """Forget a room (its transcript was deleted); returns its connections to close."""
+        room = self._rooms.pop(transcript_id, None)
+        if room is None:
+            return []
+        room.closed = True
+        return list(room.connections)
 
     def release(self, room: Room, connection: Connection) -> None:
         """Remove a connection; an empty room is unloaded (its updates are all stored)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,6 +86,7 @@ def relay(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iter
         ("ana", "acme", "editor"),
         ("vi", "acme", "viewer"),
         ("zed", "other", "editor"),
+        ("root", "acme", "admin"),
     ]:
         run_minuta(
             "users", "add", user, "--org", org, "--role", role, "--data-dir", str(data), env=env
@@ -305,3 +308,68 @@ def test_acknowledged_updates_survive_kill_9_of_the_relay(
         assert sorted(anyio.run(read)) == [f"s{n:03d}" for n in range(200)]
     finally:
         stop(restarted)
+
+
+def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay) -> None:
+    token = login(relay, "ana")["access_token"]
+    transcript_id = create_transcript(relay, token, title="Plan ñ")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def edit() -> None:
+        async with websockets.connect(f"{relay.ws}/sync/{transcript_id}?token={token}") as ws:
+            client = SyncClient(ws)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.run)
+                await client.synced.wait()
+                await client.change(
+                    lambda d: d.upsert_segment(
+                        "s1", rev=1, text="¿Empezamos?", t0=0.5, t1=2.0, final=True
+                    )
+                )
+                await wait_until(lambda: bool(client.acks))
+                tg.cancel_scope.cancel()
+
+    anyio.run(edit)
+
+    async def projected() -> None:
+        async with httpx.AsyncClient(headers=headers) as http:
+            with anyio.fail_after(15):  # debounce 1 s, at most 5 s
+                while True:
+                    row = (await http.get(f"{relay.url}/transcripts/{transcript_id}")).json()
+                    if row["segment_count"] == 1:
+                        return
+                    await anyio.sleep(0.2)
+
+    anyio.run(projected)
+    md = httpx.get(f"{relay.url}/transcripts/{transcript_id}/export?fmt=md", headers=headers)
+    assert md.status_code == 200 and "¿Empezamos?" in md.text and "# Plan ñ" in md.text
+    srt = httpx.get(f"{relay.url}/transcripts/{transcript_id}/export?fmt=srt", headers=headers)
+    assert "00:00:00,500 --> 00:00:02,000" in srt.text
+    assert (
+        httpx.get(
+            f"{relay.url}/transcripts/{transcript_id}/export?fmt=doc", headers=headers
+        ).status_code
+        == 400
+    )
+    assert (
+        httpx.get(f"{relay.url}/transcripts/{transcript_id}/actions", headers=headers).json() == []
+    )
+
+    assert (
+        httpx.delete(f"{relay.url}/transcripts/{transcript_id}", headers=headers).status_code == 403
+    )
+    admin = {"Authorization": f"Bearer {login(relay, 'root')['access_token']}"}
+    assert (
+        httpx.delete(f"{relay.url}/transcripts/{transcript_id}", headers=admin).status_code == 204
+    )
+    assert httpx.get(f"{relay.url}/transcripts/{transcript_id}", headers=headers).status_code == 404
+    assert anyio.run(close_code, f"{relay.ws}/sync/{transcript_id}?token={token}") == 4404
+
+    database = sqlite3.connect(relay.data_dir / "minuta.sqlite3")
+    with closing(database):
+        actions = {row[0] for row in database.execute("SELECT action FROM audit_events")}
+        leftovers = database.execute(
+            "SELECT COUNT(*) FROM doc_updates WHERE transcript_id = ?", (transcript_id,)
+        ).fetchone()[0]
+    assert {"login", "connect", "reject", "export", "delete"} <= actions
+    assert leftovers == 0

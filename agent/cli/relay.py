@@ -39,10 +39,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    from relay.app import RelayConfig, create_app
+    from relay.app import RelayConfig
+    from relay.db import check_migrated
+    from relay.server import serve_relay
 
     try:
         secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
@@ -50,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     engine = connect(database_url(args))
     try:
-        app = create_app(RelayConfig(engine, TokenConfig(secret), args.max_frame_bytes))
+        check_migrated(engine)
     except NotMigratedError as exc:
         raise CliError(str(exc)) from None
+    relay_config = RelayConfig(engine, TokenConfig(secret), args.max_frame_bytes)
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
         f"Minuta relay on http://{args.host}:{port} (sync at ws://{args.host}:{port}/sync/ID)",
         flush=True,
     )
-    asyncio.run(serve(app, config))
+    asyncio.run(serve_relay(relay_config, config))
     return 0

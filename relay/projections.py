@@ -1,0 +1,120 @@
+"""SQL snapshots of the merged docs, refreshed with a debounce.
+
+After a change a transcript is projected once things have been quiet for ``debounce_s``,
+and at the latest ``max_wait_s`` after its first unprojected change, so a room that never
+goes quiet is still snapshotted. The snapshot is taken on the event loop (pycrdt objects
+stay on their thread); the SQL writes run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
+
+from engine import Snapshot, TranscriptDoc
+
+from .db import Action, Segment, Transcript
+
+
+@dataclass
+class _Dirty:
+    doc: TranscriptDoc
+    first: float
+    last: float
+
+
+class Projector:
+    """Keeps ``transcripts``, ``segments`` and ``actions`` in step with the docs."""
+
+    def __init__(self, engine: Engine, *, debounce_s: float = 1.0, max_wait_s: float = 5.0) -> None:
+        self.engine = engine
+        self.debounce_s = debounce_s
+        self.max_wait_s = max_wait_s
+        self._dirty: dict[str, _Dirty] = {}
+        self.projected = 0  # snapshots written, for metrics
+
+    def touch(self, transcript_id: str, doc: TranscriptDoc) -> None:
+        now = time.monotonic()
+        entry = self._dirty.get(transcript_id)
+        if entry is None:
+            self._dirty[transcript_id] = _Dirty(doc, now, now)
+        else:
+            entry.last, entry.doc = now, doc
+
+    async def run(self) -> None:
+        """Project what is due, forever (cancel to stop; then call :meth:`flush_all`)."""
+        while True:
+            await anyio.sleep(min(self.debounce_s, self.max_wait_s) / 4)
+            now = time.monotonic()
+            due = [
+                transcript_id
+                for transcript_id, d in self._dirty.items()
+                if now - d.last >= self.debounce_s or now - d.first >= self.max_wait_s
+            ]
+            for transcript_id in due:
+                await self.flush(transcript_id)
+
+    async def flush(self, transcript_id: str) -> None:
+        entry = self._dirty.pop(transcript_id, None)
+        if entry is None:
+            return
+        snapshot = entry.doc.snapshot()
+        await anyio.to_thread.run_sync(self._write, transcript_id, snapshot)
+        self.projected += 1
+
+    async def flush_all(self) -> None:
+        for transcript_id in list(self._dirty):
+            await self.flush(transcript_id)
+
+    def _write(self, transcript_id: str, snapshot: Snapshot) -> None:
+        meta = snapshot["meta"]
+        segments = snapshot["segments"]
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Transcript, transcript_id)
+            if row is None:  # deleted meanwhile
+                return
+            row.title = meta["title"]
+            row.language = meta["language"]
+            row.model = meta["model"]
+            row.segment_count = len(segments)
+            row.duration_s = max((s["t1"] for s in segments), default=0.0)
+            row.updated_at = datetime.now(UTC)
+            session.execute(delete(Segment).where(Segment.transcript_id == transcript_id))
+            session.execute(delete(Action).where(Action.transcript_id == transcript_id))
+            session.add_all(
+                Segment(
+                    transcript_id=transcript_id,
+                    segment_id=s["segment_id"],
+                    rev=s["rev"],
+                    t0=s["t0"],
+                    t1=s["t1"],
+                    text=s["text"],
+                    speaker=s["speaker"],
+                    conf=s["conf"],
+                    final=s["final"],
+                    lang=s["lang"],
+                    source=s["source"],
+                    edited_by=s["edited_by"],
+                    edited_at=s["edited_at"],
+                )
+                for s in segments
+            )
+            session.add_all(
+                Action(
+                    transcript_id=transcript_id,
+                    action_id=a["action_id"],
+                    text=a["text"],
+                    owner=a["owner"],
+                    due=a["due"],
+                    status=a["status"],
+                    conf=a["conf"],
+                    segment_ids=a["segment_ids"],
+                    origin=a["origin"],
+                )
+                for a in snapshot["actions"]
+            )
