@@ -56,6 +56,13 @@ class Room:
         self.doc: Doc = Doc()
         self.connections: set[Connection] = set()
         self.closed = False
+        # yrs reports a transaction only when it changed the doc: a re-sent update (a
+        # client echoing what it received) is then acknowledged, not stored or relayed.
+        self._changed = False
+        self.doc.observe(self._on_change)
+
+    def _on_change(self, _event: object) -> None:
+        self._changed = True
 
     async def load(self) -> None:
         for data in await self.log.load(self.transcript_id):
@@ -96,12 +103,14 @@ class Room:
         if data == EMPTY_UPDATE:
             await connection.send(protocol.ack(self.doc.get_state()))
             return
+        self._changed = False
         try:
             self.doc.apply_update(data)
         except Exception as exc:  # yrs: ValueError or RuntimeError
             raise protocol.ProtocolError(f"not a valid update: {exc}") from None
-        # Stored even when the state vector did not move: a deletion does not move it, and
-        # a re-sent update costs only a row (merging is idempotent; compaction folds it).
+        if not self._changed:
+            await connection.send(protocol.ack(self.doc.get_state()))
+            return
         try:
             await self.log.append(self.transcript_id, data)
         except LogClosedError as exc:
