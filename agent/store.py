@@ -27,6 +27,11 @@ CREATE TABLE IF NOT EXISTS updates (
     origin TEXT,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS acked (
+    relay_url TEXT PRIMARY KEY,
+    state BLOB NOT NULL,
+    at REAL NOT NULL
+);
 """
 # Replaying thousands of tiny updates is slower than one merged update; fold them on open.
 COMPACT_ABOVE = 1000
@@ -110,6 +115,23 @@ class LocalStore:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot save to {self.path}: {exc}") from None
+
+    def set_acked(self, relay_url: str, state: bytes) -> None:
+        """Record the relay's state vector from its last acknowledgement."""
+        try:
+            self._db.execute(
+                "INSERT INTO acked (relay_url, state, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (relay_url) DO UPDATE SET state = excluded.state, at = excluded.at",
+                (relay_url, state, time.time()),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot save to {self.path}: {exc}") from None
+
+    def acked(self, relay_url: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT state FROM acked WHERE relay_url = ?", (relay_url,)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
 
     def _compact(self, merged: bytes) -> None:
         try:

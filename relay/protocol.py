@@ -92,6 +92,16 @@ def parse(frame: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     raise ProtocolError(f"unknown message type {frame[0]}")
 
 
+def parse_payload(frame: bytes) -> bytes:
+    """The payload of a frame with a one-byte type (ACK, NOTICE, AWARENESS).
+
+    Example:
+        >>> parse_payload(ack(b"\\x01\\x02"))
+        b'\\x01\\x02'
+    """
+    return _read_payload(frame, 1)
+
+
 def _frame(prefix: bytes, payload: bytes) -> bytes:
     return prefix + write_var_uint(len(payload)) + payload
 

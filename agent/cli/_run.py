@@ -8,15 +8,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
+import httpx
+
 from engine import EXTENSIONS, FORMATS, Origin, TranscriptDoc, export
 
 from ..asr import AsrOptions, IncrementalTranscriber
+from ..credentials import CredentialStore
 from ..models import ModelError, ResolvedModel, resolve_model
 from ..session import FinalWritten
 from ..store import LocalStore, StoreError, default_storage_dir
+from ..sync import RelaySync
 from ._common import CliError, write_text
 
 _SEGMENT_NUMBER = re.compile(r"^seg-(\d+)$")
+# How long a finished command waits for the relay to acknowledge its last changes.
+SYNC_DRAIN_S = 10.0
 
 
 def add_asr_arguments(p: argparse.ArgumentParser) -> None:
@@ -119,3 +126,66 @@ def clock(seconds: float) -> str:
 def print_final(event: FinalWritten) -> None:
     if event.hypothesis is not None:
         print(f"[{clock(event.hypothesis.t0)}] {event.hypothesis.text}", flush=True)
+
+
+def add_relay_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--relay",
+        metavar="URL",
+        help="also sync the transcript to this relay (log in first with `minuta login URL`)",
+    )
+
+
+def relay_sync(args: argparse.Namespace, doc: TranscriptDoc, store: LocalStore) -> RelaySync | None:
+    """A sync loop for ``--relay``, with the transcript created on the relay if need be.
+
+    The relay being down is no error: the agent works offline and syncs when it can.
+    """
+    if not getattr(args, "relay", None):
+        return None
+    credentials = CredentialStore()
+    tokens = credentials.get(args.relay)
+    if tokens is None:
+        raise CliError(f"not logged in to {args.relay}: run `minuta login {args.relay}`")
+    meta = doc.snapshot()["meta"]
+    try:
+        response = httpx.post(
+            f"{tokens.relay_url}/transcripts",
+            json={
+                "transcript_id": meta["transcript_id"],
+                "title": meta["title"],
+                "language": meta["language"],
+            },
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+            timeout=10,
+        )
+        if response.status_code == 401:
+            raise CliError(f"the relay refused the login: run `minuta login {args.relay}`")
+        if response.status_code not in (201, 409):
+            raise CliError(f"the relay refused the transcript: {response.text.strip()[:200]}")
+    except httpx.HTTPError:
+        print(f"The relay {tokens.relay_url} is unreachable: working offline.", file=sys.stderr)
+    return RelaySync(
+        doc,
+        tokens,
+        credentials=credentials,
+        on_ack=lambda state: store.set_acked(tokens.relay_url, state),
+    )
+
+
+async def drain(sync: RelaySync | None) -> None:
+    """Give the relay a few seconds to acknowledge the last changes, then report."""
+    if sync is None:
+        return
+    with anyio.move_on_after(SYNC_DRAIN_S):
+        await sync.wait_acked()
+    if sync.stopped:
+        print(f"Relay sync stopped: {sync.stopped}", file=sys.stderr)
+    elif sync.pending():
+        print(
+            "Some changes are not on the relay yet (offline?): they are kept locally and "
+            "sync the next time this transcript is opened with --relay.",
+            file=sys.stderr,
+        )
+    else:
+        print(f"Synced to {sync.tokens.relay_url}.")

@@ -10,9 +10,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from relay.db import connect, default_database_url, upgrade
+from relay.db import DatabaseUrlError, connect, default_database_url, upgrade
 
 from ._common import CliError
 
@@ -31,8 +32,13 @@ def add_database_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def database_url(args: argparse.Namespace) -> str:
-    return str(args.database_url or default_database_url(args.data_dir))
+def database_url(args: argparse.Namespace) -> str | URL:
+    return args.database_url or default_database_url(args.data_dir)
+
+
+def one_line(exc: BaseException) -> str:
+    """A driver error without SQLAlchemy's "Background on this error" lines."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def register(sub: Any) -> None:
@@ -46,13 +52,18 @@ def register(sub: Any) -> None:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    url = database_url(args)
     try:
-        engine = connect(url)
+        engine = connect(database_url(args))
+    except DatabaseUrlError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot upgrade the database: {exc.strerror}: {exc.filename}") from None
+    try:
         before, now = upgrade(engine)
     except (SQLAlchemyError, OSError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CliError(f"cannot upgrade the database: {reason}") from None
+        raise CliError(f"cannot upgrade the database: {one_line(exc)}") from None
+    finally:
+        engine.dispose()
     where = engine.url.render_as_string(hide_password=True)
     if before == now:
         print(f"{where} is up to date (migration {now}).")

@@ -15,7 +15,7 @@ import socket
 from typing import Any
 
 from relay.auth import TokenConfig, resolve_secret
-from relay.db import NotMigratedError, connect
+from relay.db import DatabaseUrlError, NotMigratedError, connect
 
 from ._common import CliError
 from .db import add_database_arguments, database_url
@@ -49,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
         secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    engine = connect(database_url(args))
     try:
+        engine = connect(database_url(args))
         check_migrated(engine)
-    except NotMigratedError as exc:
+    except (NotMigratedError, DatabaseUrlError, OSError) as exc:
         raise CliError(str(exc)) from None
     relay_config = RelayConfig(engine, TokenConfig(secret), args.max_frame_bytes)
     # Bind here so that --port 0 can report the port it got.

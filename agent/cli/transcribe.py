@@ -23,15 +23,19 @@ from engine import Origin, TranscriptDoc
 from ..audio import SAMPLE_RATE, AudioError, file_duration, read_file
 from ..session import FinalWritten, SessionStats, StreamOptions, TranscriptionSession
 from ..store import StoreError
+from ..sync import RelaySync
 from ._common import CliError, user_error
 from ._run import (
     add_asr_arguments,
+    add_relay_argument,
     check_model,
+    drain,
     export_all,
     load_asr,
     open_doc,
     open_store,
     prepare_out,
+    relay_sync,
     resume_point,
 )
 
@@ -62,6 +66,7 @@ def register(sub: Any) -> None:
         help="also write partial hypotheses, as live recording does",
     )
     add_asr_arguments(p)
+    add_relay_argument(p)
     p.set_defaults(run=run)
 
 
@@ -113,8 +118,11 @@ def transcribe_file(
             ),
         )
         offset, first_segment = resume_point(doc)
+        sync = relay_sync(args, doc, store)
         if duration is not None and offset >= duration - DONE_SLACK_S:
             print(f"{path} is already transcribed; exporting it again.")
+            if sync is not None:
+                anyio.run(_sync_only, sync)
             _report(doc, export_all(doc, out), None, 0.0)
             return doc
         if offset:
@@ -135,7 +143,12 @@ def transcribe_file(
             disable=None,
         )  # fmt: skip
         try:
-            stats = anyio.run(session.run, _chunks(_skip(_prepend(first, chunks), offset), bar))
+            stats = anyio.run(
+                _transcribe_and_sync,
+                session,
+                _chunks(_skip(_prepend(first, chunks), offset), bar),
+                sync,
+            )
         except Exception as exc:
             raise user_error(exc, AudioError, StoreError) from None
         finally:
@@ -160,6 +173,25 @@ def _report(
     else:
         print(f"{total} segments in the transcript.")
     print("Wrote " + ", ".join(str(p) for p in paths))
+
+
+async def _transcribe_and_sync(
+    session: TranscriptionSession, chunks: AsyncIterator[np.ndarray], sync: RelaySync | None
+) -> SessionStats:
+    async with anyio.create_task_group() as tg:
+        if sync is not None:
+            tg.start_soon(sync.run)
+        stats = await session.run(chunks)
+        await drain(sync)
+        tg.cancel_scope.cancel()
+    return stats
+
+
+async def _sync_only(sync: RelaySync) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(sync.run)
+        await drain(sync)
+        tg.cancel_scope.cancel()
 
 
 def _prepend(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

@@ -16,10 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from relay.auth import MIN_PASSWORD_LENGTH, hash_password
-from relay.db import ROLES, NotMigratedError, Org, User, check_migrated, connect
+from relay.db import ROLES, DatabaseUrlError, NotMigratedError, Org, User, check_migrated, connect
 
 from ._common import CliError
-from .db import add_database_arguments, database_url
+from .db import add_database_arguments, database_url, one_line
 
 
 def register(sub: Any) -> None:
@@ -60,6 +60,11 @@ def run_add(args: argparse.Namespace) -> int:
         raise CliError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     try:
         engine = connect(database_url(args))
+    except DatabaseUrlError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot add the user: {exc.strerror}: {exc.filename}") from None
+    try:
         check_migrated(engine)
         with Session(engine) as session, session.begin():
             if session.query(User).filter_by(username=username).first() is not None:
@@ -77,8 +82,9 @@ def run_add(args: argparse.Namespace) -> int:
             )
     except NotMigratedError as exc:
         raise CliError(str(exc)) from None
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CliError(f"cannot add the user: {reason}") from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliError(f"cannot add the user: {one_line(exc)}") from None
+    finally:
+        engine.dispose()
     print(f"Added {username} to {args.org} as {args.role}.")
     return 0

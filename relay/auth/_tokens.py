@@ -111,8 +111,9 @@ def verify(
     if not token:
         raise TokenError("missing", "no token")
     options: jwt.types.Options = {"require": ["exp", "iat", "sub", "org", "role", "typ"]}
-    if now is not None:  # the caller's clock (tests): check expiry against it below
+    if now is not None:  # the caller's clock: time claims are checked against it below
         options["verify_exp"] = False
+        options["verify_iat"] = False
     try:
         payload = jwt.decode(
             token,
@@ -129,6 +130,8 @@ def verify(
     expires_at = datetime.fromtimestamp(payload["exp"], UTC)
     if now is not None and now >= expires_at:
         raise TokenError("expired", "the token has expired")
+    if now is not None and datetime.fromtimestamp(payload["iat"], UTC) > now:
+        raise TokenError("invalid", "the token is not yet valid (iat)")
     if payload["typ"] != kind:
         raise TokenError("invalid", f"a {payload['typ']} token cannot be used here")
     return Claims(payload["sub"], payload["org"], payload["role"], kind, expires_at)

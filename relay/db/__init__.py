@@ -15,6 +15,7 @@ from ._models import Org as Org
 from ._models import Segment as Segment
 from ._models import Transcript as Transcript
 from ._models import User as User
+from ._schema import DatabaseUrlError as DatabaseUrlError
 from ._schema import NotMigratedError as NotMigratedError
 from ._schema import check_migrated as check_migrated
 from ._schema import connect as connect
@@ -26,6 +27,7 @@ __all__ = [
     "Action",
     "AuditEvent",
     "Base",
+    "DatabaseUrlError",
     "DocUpdate",
     "NotMigratedError",
     "Org",

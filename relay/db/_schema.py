@@ -16,7 +16,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 
@@ -24,8 +25,14 @@ class NotMigratedError(Exception):
     """The database's schema is missing or older than this version of Minuta."""
 
 
-def default_database_url(data_dir: Path) -> str:
-    return f"sqlite:///{Path(data_dir).resolve() / 'minuta.sqlite3'}"
+class DatabaseUrlError(ValueError):
+    """A database URL that cannot be used (bad syntax, or its driver is not installed)."""
+
+
+def default_database_url(data_dir: Path) -> URL:
+    """The embedded SQLite file in the data folder, as a URL object: a folder name with
+    ``?`` or ``%`` in it must not be read as URL syntax."""
+    return URL.create("sqlite", database=str(Path(data_dir).resolve() / "minuta.sqlite3"))
 
 
 def normalize_url(url: str) -> str:
@@ -41,10 +48,21 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def connect(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and its folder created."""
-    url = normalize_url(url)
-    parsed = make_url(url)
+def connect(url: str | URL) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and its folder created.
+
+    Raises:
+        DatabaseUrlError: the URL is malformed or names a driver that is not installed.
+    """
+    try:
+        return _connect(make_url(normalize_url(url)) if isinstance(url, str) else url)
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        shown = url if isinstance(url, str) else url.render_as_string(hide_password=True)
+        raise DatabaseUrlError(f"cannot use the database URL {shown}: {exc}") from None
+
+
+def _connect(url: URL) -> Engine:
+    parsed = url
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         if not in_memory:

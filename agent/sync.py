@@ -1,0 +1,180 @@
+"""Keep the agent's local doc in sync with a relay, whenever the network allows.
+
+``pycrdt.Provider`` speaks the sync protocol over one websocket; it never reconnects, so
+:class:`RelaySync` wraps it in a loop with capped exponential backoff and jitter, reusing
+the same doc. Offline is normal: the local store keeps every change, and on reconnect the
+sync handshake sends whatever the relay lacks. The relay's ACK frames (type 100, its state
+once our update is committed) are consumed here, before the Provider sees the stream.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+import websockets
+from pycrdt import Provider
+from websockets.asyncio.client import ClientConnection
+
+from engine import TranscriptDoc
+from relay import protocol
+
+from .credentials import CredentialStore, LoginError, Tokens, refresh
+
+# Close codes after which retrying cannot help.
+GIVE_UP = {4403: "this transcript belongs to another organization", 4404: "no such transcript"}
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between reconnects: ``first_s`` doubling up to ``max_s``, ±``jitter``.
+
+    The cap is low on purpose: the agent should be back within ~3 s of the relay.
+    """
+
+    first_s: float = 0.25
+    max_s: float = 2.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_s, self.first_s * 2**attempt)
+        return base * random.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+def _closed(exc: BaseException) -> bool:
+    """Whether ``exc`` (maybe a group, from the Provider's tasks) is only a closed socket."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_closed(e) for e in exc.exceptions)
+    return isinstance(exc, websockets.ConnectionClosed)
+
+
+class _Channel:
+    """The websocket as a Provider channel, minus Minuta's own frames."""
+
+    def __init__(self, ws: ClientConnection, path: str, on_ack: Callable[[bytes], None]) -> None:
+        self.ws = ws
+        self._path = path
+        self.on_ack = on_ack
+        self.notices: list[str] = []
+        self.closed = anyio.Event()
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def __aiter__(self) -> _Channel:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self.recv()
+        except websockets.ConnectionClosed:
+            self.closed.set()
+            raise StopAsyncIteration from None
+
+    async def send(self, message: bytes) -> None:
+        await self.ws.send(message)
+
+    async def recv(self) -> bytes:
+        while True:
+            frame = await self.ws.recv()
+            if isinstance(frame, str):
+                frame = frame.encode()
+            if frame[:1] == bytes([protocol.ACK]):
+                self.on_ack(protocol.parse_payload(frame))
+            elif frame[:1] == bytes([protocol.NOTICE]):
+                self.notices.append(protocol.parse_payload(frame).decode(errors="replace"))
+            else:
+                return frame
+
+
+class RelaySync:
+    """Sync ``doc`` with ``relay_url`` until cancelled (or refused for good).
+
+    ``acked`` is the relay's state vector from its last ACK: everything the local doc
+    holds up to it is committed on the relay. ``on_ack`` lets the caller record it.
+    """
+
+    def __init__(
+        self,
+        doc: TranscriptDoc,
+        tokens: Tokens,
+        *,
+        credentials: CredentialStore | None = None,
+        backoff: Backoff | None = None,
+        on_ack: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.doc = doc
+        self.tokens = tokens
+        self.credentials = credentials
+        self.backoff = backoff or Backoff()
+        self.on_ack = on_ack
+        self.acked: bytes | None = None
+        self.connected = anyio.Event()
+        self.connects = 0
+        self.stopped: str | None = None  # why syncing gave up, if it did
+        self._acked_event = anyio.Event()
+
+    @property
+    def url(self) -> str:
+        base = self.tokens.relay_url.replace("http://", "ws://").replace("https://", "wss://")
+        return f"{base}/sync/{self.doc.transcript_id}"
+
+    def pending(self) -> bool:
+        """Whether the local doc holds changes the relay has not acknowledged."""
+        if self.acked is None:
+            return True
+        return self.doc.encode_update(self.acked) != b"\x00\x00"
+
+    async def wait_acked(self) -> None:
+        """Return once the relay has acknowledged everything the doc holds now."""
+        while self.pending():
+            self._acked_event = anyio.Event()
+            await self._acked_event.wait()
+
+    def _ack(self, state: bytes) -> None:
+        self.acked = state
+        if self.on_ack is not None:
+            self.on_ack(state)
+        self._acked_event.set()
+
+    async def run(self) -> None:
+        attempt = 0
+        while True:
+            code = await self._session()
+            if code is not None and code in GIVE_UP:
+                self.stopped = GIVE_UP[code]
+                return
+            if code == 4401:
+                try:
+                    self.tokens = await refresh(self.tokens)
+                except LoginError as exc:
+                    self.stopped = str(exc)
+                    return
+                if self.credentials is not None:
+                    self.credentials.put(self.tokens)
+                continue
+            await anyio.sleep(self.backoff.delay(attempt))
+            attempt = 0 if self.connected.is_set() else attempt + 1
+            self.connected = anyio.Event()
+
+    async def _session(self) -> int | None:
+        """One connection, until it closes; returns the close code (None: no connection)."""
+        try:
+            async with websockets.connect(
+                f"{self.url}?token={self.tokens.access_token}", max_size=protocol.MAX_FRAME_BYTES
+            ) as ws:
+                self.connects += 1
+                self.connected.set()
+                channel = _Channel(ws, self.url, self._ack)
+                try:
+                    async with Provider(self.doc.doc, channel):
+                        await channel.closed.wait()
+                except (websockets.ConnectionClosed, BaseExceptionGroup) as exc:
+                    if not _closed(exc):
+                        raise
+                return ws.close_code
+        except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, TimeoutError):
+            return None
