@@ -43,6 +43,25 @@ class Backoff:
         return base * random.uniform(1 - self.jitter, 1 + self.jitter)
 
 
+def decode_state(state: bytes) -> dict[int, int]:
+    """A Yjs state vector as {client id: clock}.
+
+    Example:
+        >>> decode_state(bytes([1, 5, 3]))
+        {5: 3}
+    """
+    values: list[int] = []
+    value = shift = 0
+    for byte in state:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            values.append(value)
+            value = shift = 0
+    count, pairs = (values[0], values[1:]) if values else (0, [])
+    return {pairs[2 * i]: pairs[2 * i + 1] for i in range(min(count, len(pairs) // 2))}
+
+
 def _closed(exc: BaseException) -> bool:
     """Whether ``exc`` (maybe a group, from the Provider's tasks) is only a closed socket."""
     if isinstance(exc, BaseExceptionGroup):
@@ -59,6 +78,9 @@ class _Channel:
         self.on_ack = on_ack
         self.notices: list[str] = []
         self.closed = anyio.Event()
+        # The relay answers every update frame with one ACK, in order: the difference is
+        # what is in flight (deletions included, which state vectors do not show).
+        self.unacked = 0
 
     @property
     def path(self) -> str:
@@ -75,6 +97,8 @@ class _Channel:
             raise StopAsyncIteration from None
 
     async def send(self, message: bytes) -> None:
+        if message[:2] in (bytes([protocol.SYNC, 1]), bytes([protocol.SYNC, 2])):
+            self.unacked += 1
         await self.ws.send(message)
 
     async def recv(self) -> bytes:
@@ -83,6 +107,7 @@ class _Channel:
             if isinstance(frame, str):
                 frame = frame.encode()
             if frame[:1] == bytes([protocol.ACK]):
+                self.unacked = max(0, self.unacked - 1)
                 self.on_ack(protocol.parse_payload(frame))
             elif frame[:1] == bytes([protocol.NOTICE]):
                 self.notices.append(protocol.parse_payload(frame).decode(errors="replace"))
@@ -116,6 +141,7 @@ class RelaySync:
         self.connects = 0
         self.stopped: str | None = None  # why syncing gave up, if it did
         self._acked_event = anyio.Event()
+        self._channel: _Channel | None = None
 
     @property
     def url(self) -> str:
@@ -124,9 +150,13 @@ class RelaySync:
 
     def pending(self) -> bool:
         """Whether the local doc holds changes the relay has not acknowledged."""
-        if self.acked is None:
+        if self.acked is None or (self._channel is not None and self._channel.unacked):
             return True
-        return self.doc.encode_update(self.acked) != b"\x00\x00"
+        acked = decode_state(self.acked)
+        return any(
+            clock > acked.get(client, 0)
+            for client, clock in decode_state(self.doc.state_vector()).items()
+        )
 
     async def wait_acked(self) -> None:
         """Return once the relay has acknowledged everything the doc holds now."""
@@ -163,18 +193,25 @@ class RelaySync:
     async def _session(self) -> int | None:
         """One connection, until it closes; returns the close code (None: no connection)."""
         try:
-            async with websockets.connect(
+            ws = await websockets.connect(
                 f"{self.url}?token={self.tokens.access_token}", max_size=protocol.MAX_FRAME_BYTES
-            ) as ws:
-                self.connects += 1
-                self.connected.set()
-                channel = _Channel(ws, self.url, self._ack)
-                try:
-                    async with Provider(self.doc.doc, channel):
-                        await channel.closed.wait()
-                except (websockets.ConnectionClosed, BaseExceptionGroup) as exc:
-                    if not _closed(exc):
-                        raise
-                return ws.close_code
-        except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, TimeoutError):
+            )
+        except (OSError, websockets.InvalidHandshake, TimeoutError):
             return None
+        try:
+            self.connects += 1
+            self.connected.set()
+            channel = self._channel = _Channel(ws, self.url, self._ack)
+            try:
+                async with Provider(self.doc.doc, channel):
+                    await channel.closed.wait()
+            except (websockets.ConnectionClosed, BaseExceptionGroup) as exc:
+                if not _closed(exc):
+                    raise
+            return ws.close_code
+        finally:
+            self._channel = None
+            # Even when cancelled (the command is done): close, or the socket leaks.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                await ws.close()
+            ws.transport.abort()

@@ -12,10 +12,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from engine import TranscriptError
 
-from . import db, demo, devices, export, record, relay, transcribe, users
+from . import db, demo, devices, export, login, record, relay, transcribe, users
 from ._common import CliError
 
-COMMANDS = (transcribe, record, devices, export, demo, relay, db, users)
+COMMANDS = (transcribe, record, devices, export, demo, relay, db, users, login)
 
 
 def _version() -> str:
