@@ -23,16 +23,20 @@ from engine import TranscriptDoc
 from ..audio import AudioError, Microphone
 from ..session import SessionStats, StreamOptions, TranscriptionSession
 from ..store import StoreError
+from ..sync import RelaySync
 from ._common import CliError, user_error
 from ._run import (
     add_asr_arguments,
+    add_relay_argument,
     check_model,
+    drain,
     export_all,
     load_asr,
     open_doc,
     open_store,
     prepare_out,
     print_final,
+    relay_sync,
     resume_point,
 )
 
@@ -54,6 +58,7 @@ def register(sub: Any) -> None:
         help="transcript id (default: rec-<date>-<time>); an existing id continues",
     )
     add_asr_arguments(p)
+    add_relay_argument(p)
     p.set_defaults(run=run)
 
 
@@ -83,13 +88,14 @@ def run(args: argparse.Namespace) -> int:
                 ),
             )
             offset, first_segment = resume_point(doc)
+            sync = relay_sync(args, doc, store)
             session = TranscriptionSession(
                 doc, asr, options=StreamOptions(partial_interval_s=1.0), t_offset=offset,
                 first_segment=first_segment, on_final=print_final,
             )  # fmt: skip
             print("Recording. Press Ctrl-C to stop.", file=sys.stderr)
             try:
-                stats = anyio.run(record_until_stopped, session, mic)
+                stats = anyio.run(record_until_stopped, session, mic, sync)
             except Exception as exc:
                 raise user_error(exc, AudioError, StoreError) from None
             paths = export_all(doc, out)
@@ -102,8 +108,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def record_until_stopped(session: TranscriptionSession, mic: Microphone) -> SessionStats:
-    """Feed ``mic`` to ``session`` until SIGINT or SIGTERM, then let it finish."""
+async def record_until_stopped(
+    session: TranscriptionSession, mic: Microphone, sync: RelaySync | None = None
+) -> SessionStats:
+    """Feed ``mic`` to ``session`` until SIGINT or SIGTERM, then let it finish (and let
+    ``sync``, if any, deliver the last changes to the relay)."""
     stop = anyio.Event()
 
     async def chunks() -> AsyncIterator[np.ndarray]:
@@ -121,6 +130,9 @@ async def record_until_stopped(session: TranscriptionSession, mic: Microphone) -
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch_signals)
+        if sync is not None:
+            tg.start_soon(sync.run)
         stats = await session.run(chunks())
+        await drain(sync)
         tg.cancel_scope.cancel()
     return stats
