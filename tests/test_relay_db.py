@@ -37,7 +37,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from psycopg import sql
 from psycopg.rows import TupleRow
-from sqlalchemy import Engine, delete, func, inspect, select, text
+from sqlalchemy import URL, Engine, delete, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -158,11 +158,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def engines() -> Iterator[Callable[[str], Engine]]:
+def engines() -> Iterator[Callable[[str | URL], Engine]]:
     """``connect``, with every engine disposed at the end (before a database is dropped)."""
     made: list[Engine] = []
 
-    def make(url: str) -> Engine:
+    def make(url: str | URL) -> Engine:
         made.append(connect(url))
         return made[-1]
 
@@ -172,7 +172,7 @@ def engines() -> Iterator[Callable[[str], Engine]]:
 
 
 @pytest.fixture
-def engine(db_url: str, engines: Callable[[str], Engine]) -> Engine:
+def engine(db_url: str, engines: Callable[[str | URL], Engine]) -> Engine:
     return engines(db_url)
 
 
@@ -225,7 +225,9 @@ def test_check_migrated_refuses_an_older_revision(migrated: Engine) -> None:
     assert "is at migration 0000" in str(info.value)
 
 
-def test_check_migrated_hides_the_password(pg_url: str, engines: Callable[[str], Engine]) -> None:
+def test_check_migrated_hides_the_password(
+    pg_url: str, engines: Callable[[str | URL], Engine]
+) -> None:
     # Trust authentication: the server never asks for the password, so any will do.
     engine = engines(pg_url.replace("postgres@", "postgres:hunter2-secret@"))
     with pytest.raises(NotMigratedError) as info:
@@ -234,7 +236,7 @@ def test_check_migrated_hides_the_password(pg_url: str, engines: Callable[[str],
     assert "***" in str(info.value)
 
 
-def test_postgresql_urls_use_psycopg_3(pg_url: str, engines: Callable[[str], Engine]) -> None:
+def test_postgresql_urls_use_psycopg_3(pg_url: str, engines: Callable[[str | URL], Engine]) -> None:
     for url in (pg_url, pg_url.replace("postgresql://", "postgres://", 1)):
         engine = engines(url)
         assert engine.dialect.name == "postgresql"
@@ -286,7 +288,7 @@ def test_downgrade_to_base_and_upgrade_again(migrated: Engine) -> None:
     check_migrated(migrated)
 
 
-def test_in_memory_sqlite(engines: Callable[[str], Engine]) -> None:
+def test_in_memory_sqlite(engines: Callable[[str | URL], Engine]) -> None:
     engine = engines("sqlite://")
     assert upgrade(engine) == (None, HEAD)
     check_migrated(engine)
@@ -539,7 +541,7 @@ def test_a_segment_needs_its_transcript(migrated: Engine) -> None:
 
 
 def test_sqlite_pragmas_on_every_connection(
-    tmp_path: Path, engines: Callable[[str], Engine]
+    tmp_path: Path, engines: Callable[[str | URL], Engine]
 ) -> None:
     engine = engines(f"sqlite:///{tmp_path / 'pragmas.sqlite3'}")
     with engine.connect() as first, engine.connect() as second:
@@ -550,7 +552,7 @@ def test_sqlite_pragmas_on_every_connection(
 
 
 def test_sqlite_connect_creates_the_folder(
-    tmp_path: Path, engines: Callable[[str], Engine]
+    tmp_path: Path, engines: Callable[[str | URL], Engine]
 ) -> None:
     path = tmp_path / "a" / "b c" / "relay.sqlite3"
     engine = engines(f"sqlite:///{path}")
@@ -576,7 +578,7 @@ def test_normalize_url(url: str, expected: str) -> None:
 
 
 def test_default_database_url_points_into_the_data_dir(
-    tmp_path: Path, engines: Callable[[str], Engine]
+    tmp_path: Path, engines: Callable[[str | URL], Engine]
 ) -> None:
     url = default_database_url(tmp_path)
     assert url.database == str(tmp_path.resolve() / "minuta.sqlite3")
@@ -604,7 +606,7 @@ def test_default_database_url_resolves_a_relative_dir(
     ],
 )
 def test_default_database_url_with_odd_folder_names(
-    tmp_path: Path, name: str, engines: Callable[[str], Engine]
+    tmp_path: Path, name: str, engines: Callable[[str | URL], Engine]
 ) -> None:
     data_dir = tmp_path / name
     url = default_database_url(data_dir)
@@ -691,7 +693,7 @@ def test_help(command: list[str]) -> None:
         assert "--data-dir" in out and "--database-url" in out
 
 
-def test_db_upgrade_data_dir(tmp_path: Path, engines: Callable[[str], Engine]) -> None:
+def test_db_upgrade_data_dir(tmp_path: Path, engines: Callable[[str | URL], Engine]) -> None:
     data_dir = tmp_path / "relay data"
     out = assert_ok(minuta("db", "upgrade", "--data-dir", data_dir))
     assert out.startswith("Upgraded ") and "from empty to migration 0001" in out
@@ -702,7 +704,7 @@ def test_db_upgrade_data_dir(tmp_path: Path, engines: Callable[[str], Engine]) -
     check_migrated(engines(default_database_url(data_dir)))
 
 
-def test_db_upgrade_postgresql(pg_url: str, engines: Callable[[str], Engine]) -> None:
+def test_db_upgrade_postgresql(pg_url: str, engines: Callable[[str | URL], Engine]) -> None:
     out = assert_ok(minuta("db", "upgrade", "--database-url", pg_url))
     assert "Upgraded postgresql+psycopg://postgres@127.0.0.1/" in out
     assert "from empty to migration 0001" in out
@@ -744,7 +746,9 @@ def test_database_url_wins_over_the_data_dir(tmp_path: Path) -> None:
     assert (tmp_path / "flag.sqlite3").is_file()
 
 
-def test_database_url_env_with_postgresql(pg_url: str, engines: Callable[[str], Engine]) -> None:
+def test_database_url_env_with_postgresql(
+    pg_url: str, engines: Callable[[str | URL], Engine]
+) -> None:
     assert "Upgraded" in assert_ok(minuta("db", "upgrade", env={"DATABASE_URL": pg_url}))
     check_migrated(engines(pg_url))
 
@@ -774,12 +778,12 @@ def test_users_add(
     request: pytest.FixtureRequest,
     db_url: str,
     tmp_path: Path,
-    engines: Callable[[str], Engine],
+    engines: Callable[[str | URL], Engine],
 ) -> None:
     if db_url.startswith("sqlite"):
         data_dir = tmp_path / "data"
         target: list[str | Path] = ["--data-dir", data_dir]
-        url = default_database_url(data_dir)
+        url: str | URL = default_database_url(data_dir)
     else:
         target, url = ["--database-url", db_url], db_url
     assert_ok(minuta("db", "upgrade", *target))
@@ -817,7 +821,9 @@ def test_users_add(
         ]
 
 
-def test_users_add_strips_the_username(tmp_path: Path, engines: Callable[[str], Engine]) -> None:
+def test_users_add_strips_the_username(
+    tmp_path: Path, engines: Callable[[str | URL], Engine]
+) -> None:
     target = ["--data-dir", str(tmp_path)]
     assert_ok(minuta("db", "upgrade", *target))
     assert assert_ok(add_user(target, "  dana ")) == "Added dana to acme as editor.\n"
@@ -871,7 +877,7 @@ def test_users_add_refuses_an_unmigrated_database(tmp_path: Path) -> None:
 
 
 def test_users_add_refuses_an_unmigrated_postgresql_database(
-    pg_url: str, engines: Callable[[str], Engine]
+    pg_url: str, engines: Callable[[str | URL], Engine]
 ) -> None:
     stderr = assert_one_line_error(add_user(["--database-url", pg_url]), "users")
     assert "minuta db upgrade" in stderr
