@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from relay.db import DatabaseUrlError, connect, default_database_url, upgrade
@@ -36,6 +36,16 @@ def database_url(args: argparse.Namespace) -> str | URL:
     return args.database_url or default_database_url(args.data_dir)
 
 
+def open_engine(args: argparse.Namespace, doing: str) -> Engine:
+    """The database of ``--database-url`` / ``--data-dir``, or a one-line CliError."""
+    try:
+        return connect(database_url(args))
+    except DatabaseUrlError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot {doing}: {exc.strerror}: {exc.filename}") from None
+
+
 def one_line(exc: BaseException) -> str:
     """A driver error without SQLAlchemy's "Background on this error" lines."""
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -52,12 +62,7 @@ def register(sub: Any) -> None:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    try:
-        engine = connect(database_url(args))
-    except DatabaseUrlError as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"cannot upgrade the database: {exc.strerror}: {exc.filename}") from None
+    engine = open_engine(args, "upgrade the database")
     try:
         before, now = upgrade(engine)
     except (SQLAlchemyError, OSError) as exc:

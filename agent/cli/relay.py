@@ -15,10 +15,10 @@ import socket
 from typing import Any
 
 from relay.auth import TokenConfig, resolve_secret
-from relay.db import DatabaseUrlError, NotMigratedError, connect
+from relay.db import NotMigratedError
 
 from ._common import CliError
-from .db import add_database_arguments, database_url
+from .db import add_database_arguments, open_engine
 
 
 def register(sub: Any) -> None:
@@ -49,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
         secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    engine = open_engine(args, "open the database")
     try:
-        engine = connect(database_url(args))
         check_migrated(engine)
-    except (NotMigratedError, DatabaseUrlError, OSError) as exc:
+    except NotMigratedError as exc:
         raise CliError(str(exc)) from None
     relay_config = RelayConfig(engine, TokenConfig(secret), args.max_frame_bytes)
     # Bind here so that --port 0 can report the port it got.

@@ -16,10 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from relay.auth import MIN_PASSWORD_LENGTH, hash_password
-from relay.db import ROLES, DatabaseUrlError, NotMigratedError, Org, User, check_migrated, connect
+from relay.db import ROLES, NotMigratedError, Org, User, check_migrated
 
 from ._common import CliError
-from .db import add_database_arguments, database_url, one_line
+from .db import add_database_arguments, one_line, open_engine
 
 
 def register(sub: Any) -> None:
@@ -58,12 +58,7 @@ def run_add(args: argparse.Namespace) -> int:
     password = _password()
     if len(password) < MIN_PASSWORD_LENGTH:
         raise CliError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    try:
-        engine = connect(database_url(args))
-    except DatabaseUrlError as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"cannot add the user: {exc.strerror}: {exc.filename}") from None
+    engine = open_engine(args, "add the user")
     try:
         check_migrated(engine)
         with Session(engine) as session, session.begin():
