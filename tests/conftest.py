@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import unicodedata
@@ -25,11 +26,16 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
+import psycopg
 import pytest
+from psycopg import sql
+from psycopg.rows import TupleRow
 
 from agent.asr import AsrOptions, IncrementalTranscriber
 from agent.audio import read_file
 
+PG_HOST_URL = "postgresql://postgres@127.0.0.1"
+PG_ADMIN_URL = f"{PG_HOST_URL}/postgres"
 AUDIO_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "audio"
 SAMPLE_RATE = 16_000
 
@@ -151,3 +157,34 @@ def base(minuta_cache: Path) -> IncrementalTranscriber:
 def base_es(minuta_cache: Path) -> IncrementalTranscriber:
     """The bundled multilingual base model for Spanish, loaded once."""
     return IncrementalTranscriber(AsrOptions(model="base", language="es"))
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[psycopg.Connection[TupleRow]]:
+    """An autocommit connection to the server's ``postgres`` database, for CREATE and DROP."""
+    try:
+        connection = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+    else:
+        with connection:
+            yield connection
+        return
+    pytest.fail(
+        f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({reason}); the relay's tests need "
+        "it (trust auth, user postgres): start the server, do not skip these tests",
+        pytrace=False,
+    )
+
+
+@pytest.fixture
+def pg_url(pg_admin: psycopg.Connection[TupleRow]) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = f"minuta_{secrets.token_hex(8)}"
+    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{PG_HOST_URL}/{name}"
+    finally:
+        pg_admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,74 +11,29 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from _relay import MINUTA, PASSWORD, RelayProcess, free_port, prepare, relay_env
 
 from agent.credentials import CredentialStore, Tokens, login
 from agent.sync import Backoff, RelaySync
 from engine import TranscriptDoc
 
-MINUTA = Path(sys.executable).parent / "minuta"
 JFK = Path(__file__).resolve().parents[2] / "shared" / "eval" / "audio" / "jfk.flac"
-SECRET = "sync-secret-" + "y" * 40
-PASSWORD = "correct horse battery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RelayProcess:
-    """``minuta relay`` on a fixed port, so that it can die and come back at the same URL."""
-
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.data_dir, self.env, self.port = data_dir, env, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(MINUTA), "relay", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.startswith("Minuta relay on "), line
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-        self.process.wait(timeout=30)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.process = None
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "JWT_SECRET": SECRET,
-        "MINUTA_USERNAME": "ana",
-        "MINUTA_PASSWORD": PASSWORD,
-        "MINUTA_CONFIG_DIR": str(tmp_path / "config"),
-        "MINUTA_AGENT_DIR": str(tmp_path / "agent"),
-    }
+    return relay_env(
+        MINUTA_USERNAME="ana",
+        MINUTA_CONFIG_DIR=str(tmp_path / "config"),
+        MINUTA_AGENT_DIR=str(tmp_path / "agent"),
+    )
 
 
 @pytest.fixture
 def relay(tmp_path: Path, env: dict[str, str]) -> Iterator[RelayProcess]:
+    """A relay on a fixed port, so that it can die and come back at the same URL."""
     data = tmp_path / "data"
-    for args in (
-        ["db", "upgrade", "--data-dir", str(data)],
-        ["users", "add", "ana", "--org", "acme", "--role", "editor", "--data-dir", str(data)],
-    ):
-        subprocess.run([str(MINUTA), *args], env=env, check=True, capture_output=True)
-    server = RelayProcess(data, env)
-    server.start()
+    server = RelayProcess(data, env, prepare(data, env), port=free_port()).start()
     yield server
     if server.process is not None:
         server.stop()

@@ -35,7 +35,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from psycopg import sql
 from psycopg.rows import TupleRow
 from sqlalchemy import URL, Engine, delete, func, inspect, select, text
 from sqlalchemy.engine import make_url
@@ -115,37 +114,6 @@ TABLES: dict[str, set[str]] = {
 
 
 # ----------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def pg_admin() -> Iterator[psycopg.Connection[TupleRow]]:
-    """An autocommit connection to the server's ``postgres`` database, for CREATE and DROP."""
-    try:
-        connection = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        reason = " ".join(str(exc).split())
-    else:
-        with connection:
-            yield connection
-        return
-    pytest.fail(
-        f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({reason}); the relay's tests need "
-        "it (trust auth, user postgres): start the server, do not skip these tests",
-        pytrace=False,
-    )
-
-
-@pytest.fixture
-def pg_url(pg_admin: psycopg.Connection[TupleRow]) -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test."""
-    name = f"minuta_{secrets.token_hex(8)}"
-    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{PG_HOST_URL}/{name}"
-    finally:
-        pg_admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,158 +2,41 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 import websockets
-from websockets.asyncio.client import ClientConnection
-
-from engine import Origin, TranscriptDoc
-from relay import protocol
-from relay.auth import TokenConfig, issue_pair
-from relay.protocol import Kind
-
-MINUTA = Path(sys.executable).parent / "minuta"
-SECRET = "test-secret-" + "x" * 40
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Relay:
-    url: str
-    data_dir: Path
-    process: subprocess.Popen[str]
-    tokens: TokenConfig = field(default_factory=lambda: TokenConfig(SECRET))
-
-    @property
-    def ws(self) -> str:
-        return self.url.replace("http://", "ws://")
-
-    def token(self, username: str, org: str, role: str, **shift: Any) -> str:
-        now = datetime.now(UTC) - timedelta(**shift) if shift else None
-        pair = issue_pair(self.tokens, username=username, org_id=org, role=role, now=now)
-        return str(pair["access_token"])
-
-
-def run_minuta(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([str(MINUTA), *args], env=env, check=True, capture_output=True)
-
-
-def start_relay(data_dir: Path, env: dict[str, str]) -> Relay:
-    process = subprocess.Popen(
-        [str(MINUTA), "relay", "--port", "0", "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("Minuta relay on "), line
-    return Relay(line.split()[3], data_dir, process)
-
-
-def stop(relay: Relay, sig: int = signal.SIGTERM) -> None:
-    relay.process.send_signal(sig)
-    relay.process.wait(timeout=30)
-    if relay.process.stdout is not None:
-        relay.process.stdout.close()
+from _relay import RelayProcess as Relay
+from _relay import SyncClient, prepare, relay_env, wait_until
 
 
 @pytest.fixture(scope="module")
 def env() -> dict[str, str]:
-    return {**os.environ, "JWT_SECRET": SECRET, "MINUTA_PASSWORD": PASSWORD}
+    return relay_env()
 
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Relay]:
     """One relay for the module (each test makes its own transcripts)."""
     data = tmp_path_factory.mktemp("relay") / "data"
-    run_minuta("db", "upgrade", "--data-dir", str(data), env=env)
-    for user, org, role in [
-        ("ana", "acme", "editor"),
-        ("vi", "acme", "viewer"),
-        ("zed", "other", "editor"),
-        ("root", "acme", "admin"),
-    ]:
-        run_minuta(
-            "users", "add", user, "--org", org, "--role", role, "--data-dir", str(data), env=env
-        )
-    server = start_relay(data, env)
+    server = Relay(data, env, prepare(data, env)).start()
     yield server
-    if server.process.poll() is None:
-        stop(server)
+    if server.running:
+        server.stop()
 
 
 def login(relay: Relay, username: str) -> dict[str, Any]:
-    response = httpx.post(
-        f"{relay.url}/auth/login", json={"username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    return relay.login(username)
 
 
 def create_transcript(relay: Relay, token: str, title: str = "Reunión") -> str:
-    response = httpx.post(
-        f"{relay.url}/transcripts",
-        json={"title": title, "language": "es"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["transcript_id"])
-
-
-class SyncClient:
-    """A pycrdt replica speaking y-websocket to the relay."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.doc = TranscriptDoc()
-        self.acks: list[bytes] = []
-        self.notices: list[str] = []
-        self.synced = anyio.Event()
-
-    async def run(self) -> None:
-        await self.ws.send(protocol.sync_step1(self.doc.state_vector()))
-        async for frame in self.ws:
-            assert isinstance(frame, bytes)
-            if frame[0] == protocol.ACK:
-                self.acks.append(frame)
-                continue
-            if frame[0] == protocol.NOTICE:
-                self.notices.append(frame[2:].decode())
-                continue
-            message = protocol.parse(frame)
-            if message.kind == Kind.SYNC_STEP1:
-                await self.ws.send(protocol.sync_step2(self.doc.encode_update(message.payload)))
-            elif message.kind in (Kind.SYNC_STEP2, Kind.UPDATE):
-                self.doc.apply_update(message.payload, origin=Origin.RELAY)
-                if message.kind == Kind.SYNC_STEP2:
-                    self.synced.set()
-
-    async def change(self, fn: Any) -> None:
-        state = self.doc.state_vector()
-        fn(self.doc)
-        await self.ws.send(protocol.update(self.doc.encode_update(state)))
-
-
-async def wait_until(condition: Any) -> None:
-    """Poll a plain-Python condition (a replica's content: nothing to wait on) for 10 s."""
-    with anyio.fail_after(10):
-        while not condition():  # noqa: ASYNC110
-            await anyio.sleep(0.02)
+    return relay.create_transcript(token, title)
 
 
 def test_login_refresh_and_transcripts_are_org_scoped(relay: Relay) -> None:
@@ -268,7 +151,7 @@ def test_a_viewer_is_told_and_its_writes_are_dropped(relay: Relay) -> None:
 def test_acknowledged_updates_survive_kill_9_of_the_relay(
     relay: Relay, env: dict[str, str]
 ) -> None:
-    victim = start_relay(relay.data_dir, env)  # a second relay on the same database
+    victim = Relay(relay.data_dir, env).start()  # a second relay on the same database
     token = login(victim, "ana")["access_token"]
     transcript_id = create_transcript(victim, token)
     url = f"{victim.ws}/sync/{transcript_id}?token={token}"
@@ -290,8 +173,8 @@ def test_acknowledged_updates_survive_kill_9_of_the_relay(
         return len(client.acks)
 
     assert anyio.run(write) >= 200
-    stop(victim, signal.SIGKILL)
-    restarted = start_relay(relay.data_dir, env)
+    victim.stop(signal.SIGKILL)
+    restarted = Relay(relay.data_dir, env).start()
     try:
 
         async def read() -> list[str]:
@@ -307,7 +190,7 @@ def test_acknowledged_updates_survive_kill_9_of_the_relay(
 
         assert sorted(anyio.run(read)) == [f"s{n:03d}" for n in range(200)]
     finally:
-        stop(restarted)
+        restarted.stop()
 
 
 def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay) -> None:

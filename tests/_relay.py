@@ -1,0 +1,172 @@
+"""Helpers for tests that run ``minuta relay`` as a real Hypercorn subprocess.
+
+``RelayProcess`` starts it on port 0 (the URL is read from its first line) or on a fixed
+port, so that a test can kill it and bring it back at the same URL. ``SyncClient`` is a
+pycrdt replica speaking y-websocket to it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from websockets.asyncio.client import ClientConnection
+
+from engine import Origin, TranscriptDoc
+from relay import protocol
+from relay.auth import TokenConfig, issue_pair
+from relay.protocol import Kind
+
+MINUTA = Path(sys.executable).parent / "minuta"
+SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+USERS = [
+    ("ana", "acme", "editor"),
+    ("vi", "acme", "viewer"),
+    ("zed", "other", "editor"),
+    ("root", "acme", "admin"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def relay_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "JWT_SECRET": SECRET, "MINUTA_PASSWORD": PASSWORD, **extra}
+
+
+def run_minuta(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run([str(MINUTA), *args], env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, f"minuta {' '.join(args)}: {run.stderr}"
+    return run
+
+
+def prepare(data_dir: Path, env: dict[str, str], database_url: str | None = None) -> list[str]:
+    """Migrate a database and add :data:`USERS`; returns the database flags to pass on."""
+    flags = ["--data-dir", str(data_dir)]
+    if database_url is not None:
+        flags += ["--database-url", database_url]
+    run_minuta("db", "upgrade", *flags, env=env)
+    for user, org, role in USERS:
+        run_minuta("users", "add", user, "--org", org, "--role", role, *flags, env=env)
+    return flags
+
+
+@dataclass
+class RelayProcess:
+    """``minuta relay`` in a subprocess; ``port=0`` picks a free port at each start."""
+
+    data_dir: Path
+    env: dict[str, str]
+    flags: list[str] = field(default_factory=list)
+    port: int = 0
+    url: str = ""
+    process: subprocess.Popen[str] | None = None
+    tokens: TokenConfig = field(default_factory=lambda: TokenConfig(SECRET))
+
+    def start(self) -> RelayProcess:
+        self.process = subprocess.Popen(
+            [str(MINUTA), "relay", "--port", str(self.port), "--data-dir", str(self.data_dir),
+             *self.flags],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.startswith("Minuta relay on "), line
+        self.url = line.split()[3]
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        """Stop it; returns what it printed after its first line."""
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+        output = ""
+        if self.process.stdout is not None:
+            output = self.process.stdout.read()
+            self.process.stdout.close()
+        self.process = None
+        return output
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def ws(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def token(self, username: str, org: str, role: str, **shift: Any) -> str:
+        """An access token made here; ``minutes=16`` and the like make it old."""
+        now = datetime.now(UTC) - timedelta(**shift) if shift else None
+        pair = issue_pair(self.tokens, username=username, org_id=org, role=role, now=now)
+        return str(pair["access_token"])
+
+    def login(self, username: str) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/auth/login", json={"username": username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def create_transcript(self, token: str, title: str = "Reunión", **extra: Any) -> str:
+        response = httpx.post(
+            f"{self.url}/transcripts",
+            json={"title": title, "language": "es", **extra},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["transcript_id"])
+
+
+class SyncClient:
+    """A pycrdt replica speaking y-websocket to the relay."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.doc = TranscriptDoc()
+        self.acks: list[bytes] = []
+        self.notices: list[str] = []
+        self.synced = anyio.Event()
+
+    async def run(self) -> None:
+        await self.ws.send(protocol.sync_step1(self.doc.state_vector()))
+        async for frame in self.ws:
+            assert isinstance(frame, bytes)
+            if frame[0] == protocol.ACK:
+                self.acks.append(frame)
+                continue
+            if frame[0] == protocol.NOTICE:
+                self.notices.append(protocol.parse_payload(frame).decode())
+                continue
+            message = protocol.parse(frame)
+            if message.kind == Kind.SYNC_STEP1:
+                await self.ws.send(protocol.sync_step2(self.doc.encode_update(message.payload)))
+            elif message.kind in (Kind.SYNC_STEP2, Kind.UPDATE):
+                self.doc.apply_update(message.payload, origin=Origin.RELAY)
+                if message.kind == Kind.SYNC_STEP2:
+                    self.synced.set()
+
+    async def change(self, fn: Any) -> None:
+        state = self.doc.state_vector()
+        fn(self.doc)
+        await self.ws.send(protocol.update(self.doc.encode_update(state)))
+
+
+async def wait_until(condition: Any, timeout_s: float = 10) -> None:
+    """Poll a plain-Python condition (a replica's content: nothing to wait on)."""
+    with anyio.fail_after(timeout_s):
+        while not condition():  # noqa: ASYNC110
+            await anyio.sleep(0.02)
