@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import anyio
 from quart import Quart, jsonify, request, websocket
 from quart.typing import ResponseReturnValue
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.orm import Session
 
 from engine import EXTENSIONS, FORMATS, MEDIA_TYPES, TranscriptDoc, export
 
 from .auth import Claims, TokenConfig, TokenError, issue_pair, verify, verify_password
-from .db import AuditEvent, DocUpdate, Transcript, User, check_migrated
+from .db import AuditEvent, DocUpdate, Transcript, User, check_migrated, writer
+from .limits import ConnectionLimits, Throttle
+from .metrics import CONTENT_TYPE, Metrics, ReconnectTracker
+from .openapi import OPENAPI
 from .projections import Projector
 from .protocol import MAX_FRAME_BYTES, ProtocolError
 from .rooms import Connection, Room, RoomClosedError, Rooms
@@ -44,6 +47,9 @@ class RelayConfig:
     engine: Engine
     tokens: TokenConfig
     max_frame_bytes: int = MAX_FRAME_BYTES
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    compact_every_s: float = 60.0
+    compact_min_rows: int = 500
 
 
 class ApiError(Exception):
@@ -59,6 +65,7 @@ class Services:
     log: UpdateLog
     rooms: Rooms
     projector: Projector
+    metrics: Metrics
 
 
 def create_app(config: RelayConfig, services: Services) -> Quart:
@@ -66,6 +73,9 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     app = Quart("minuta-relay")
     app.config["MAX_CONTENT_LENGTH"] = 1 * 2**20
     engine = config.engine
+
+    metrics = services.metrics
+    reconnects = ReconnectTracker()
 
     def rooms() -> Rooms:
         return services.rooms
@@ -102,6 +112,14 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:
         return jsonify({"status": "ok", "rooms": len(rooms())})
+
+    @app.get("/metrics")
+    async def metrics_text() -> ResponseReturnValue:
+        return metrics.render(), 200, {"Content-Type": CONTENT_TYPE}
+
+    @app.get("/openapi.json")
+    async def openapi_json() -> ResponseReturnValue:
+        return jsonify(OPENAPI)
 
     @app.post("/auth/login")
     async def login() -> ResponseReturnValue:
@@ -160,7 +178,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         )
 
         def insert() -> bool:
-            with Session(engine) as session, session.begin():
+            with Session(writer(engine)) as session, session.begin():
                 if session.get(Transcript, transcript_id) is not None:
                     return False
                 session.add(
@@ -188,8 +206,11 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
         offset = max(request.args.get("offset", 0, type=int) or 0, 0)
 
-        def query() -> list[dict[str, Any]]:
+        def query() -> tuple[list[dict[str, Any]], int]:
             with Session(engine) as session:
+                total = session.scalar(
+                    select(func.count()).select_from(Transcript).filter_by(org_id=claims.org_id)
+                )
                 rows = session.scalars(
                     select(Transcript)
                     .filter_by(org_id=claims.org_id)
@@ -197,10 +218,19 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                     .limit(limit)
                     .offset(offset)
                 )
-                return [_row_json(r) for r in rows]
+                return [_row_json(r) for r in rows], int(total or 0)
 
-        items = await run_db(query)
-        return jsonify({"items": items, "limit": limit, "offset": offset})
+        items, total = await run_db(query)
+        more = offset + len(items) < total
+        return jsonify(
+            {
+                "items": items,
+                "limit": limit,
+                "offset": offset,
+                "total": total,
+                "next_offset": offset + len(items) if more else None,
+            }
+        )
 
     @app.get("/transcripts/<transcript_id>")
     async def get_transcript(transcript_id: str) -> ResponseReturnValue:
@@ -265,7 +295,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             raise ApiError(403, "only an admin can delete a transcript")
 
         def remove() -> None:
-            with Session(engine) as session, session.begin():
+            with Session(writer(engine)) as session, session.begin():
                 session.execute(
                     sa_delete(DocUpdate).where(DocUpdate.transcript_id == transcript_id)
                 )
@@ -304,15 +334,31 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             ws.send, claims.username, can_write=claims.role != "viewer", close=ws.close
         )
         await run_db(audit, "connect", claims, transcript_id, role=claims.role)
+        if reconnects.connected(claims.username, transcript_id):
+            metrics.reconnects.inc()
+        throttle = Throttle(config.limits)
+        metrics.connections.inc()
         try:
             await room.join(connection)
             while True:
                 frame = await ws.receive()
                 if isinstance(frame, str):
                     frame = frame.encode()
+                if len(frame) > config.max_frame_bytes:
+                    metrics.rejected.labels("too large").inc()
+                    await ws.close(
+                        CLOSE_MALFORMED, f"frames are limited to {config.max_frame_bytes} bytes"
+                    )
+                    return
+                # Over its rate, a client waits: we stop reading, and TCP slows it down.
+                delay = throttle.delay(len(frame))
+                if delay > 0:
+                    metrics.throttled_seconds.inc(delay)
+                    await anyio.sleep(delay)
                 try:
                     await room.receive(connection, frame)
                 except ProtocolError as exc:
+                    metrics.rejected.labels("malformed").inc()
                     await ws.close(CLOSE_MALFORMED, str(exc)[:120])
                     return
                 except RoomClosedError:
@@ -320,6 +366,8 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                     return
         finally:
             # Quart cancels this handler when the client goes: clean up here.
+            metrics.connections.dec()
+            reconnects.left(claims.username, transcript_id)
             rooms().release(room, connection)
 
     return app

@@ -8,6 +8,7 @@ stay on their thread); the SQL writes run in a worker thread.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,9 +17,12 @@ import anyio
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from engine import Snapshot, TranscriptDoc
+from engine import Snapshot, TranscriptDoc, TranscriptError
 
-from .db import Action, Segment, Transcript
+from .db import Action, Segment, Transcript, writer
+from .metrics import Metrics
+
+log = logging.getLogger("minuta.relay")
 
 
 @dataclass
@@ -31,12 +35,19 @@ class _Dirty:
 class Projector:
     """Keeps ``transcripts``, ``segments`` and ``actions`` in step with the docs."""
 
-    def __init__(self, engine: Engine, *, debounce_s: float = 1.0, max_wait_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        debounce_s: float = 1.0,
+        max_wait_s: float = 5.0,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.engine = engine
         self.debounce_s = debounce_s
         self.max_wait_s = max_wait_s
+        self.metrics = metrics or Metrics()
         self._dirty: dict[str, _Dirty] = {}
-        self.projected = 0  # snapshots written, for metrics
 
     def touch(self, transcript_id: str, doc: TranscriptDoc) -> None:
         now = time.monotonic()
@@ -60,12 +71,27 @@ class Projector:
                 await self.flush(transcript_id)
 
     async def flush(self, transcript_id: str) -> None:
+        """Write one transcript's snapshot now. A failure is logged and retried after
+        the debounce: the doc is safe in the update log, only its projection waits."""
         entry = self._dirty.pop(transcript_id, None)
         if entry is None:
             return
-        snapshot = entry.doc.snapshot()
-        await anyio.to_thread.run_sync(self._write, transcript_id, snapshot)
-        self.projected += 1
+        try:
+            snapshot = entry.doc.snapshot()
+        except TranscriptError:  # a doc a client broke: keep its last good snapshot
+            log.warning("cannot snapshot %s: its doc is not a transcript", transcript_id)
+            self.metrics.errors.inc()
+            return
+        try:
+            await anyio.to_thread.run_sync(self._write, transcript_id, snapshot)
+        except Exception:
+            log.exception("could not write the snapshot of %s; will retry", transcript_id)
+            self.metrics.errors.inc()
+            if transcript_id not in self._dirty:
+                now = time.monotonic()
+                self._dirty[transcript_id] = _Dirty(entry.doc, now, now)
+            return
+        self.metrics.projections.inc()
 
     async def flush_all(self) -> None:
         for transcript_id in list(self._dirty):
@@ -74,7 +100,7 @@ class Projector:
     def _write(self, transcript_id: str, snapshot: Snapshot) -> None:
         meta = snapshot["meta"]
         segments = snapshot["segments"]
-        with Session(self.engine) as session, session.begin():
+        with Session(writer(self.engine)) as session, session.begin():
             row = session.get(Transcript, transcript_id)
             if row is None:  # deleted meanwhile
                 return

@@ -4,7 +4,8 @@ A room is loaded from the stored updates (never from the SQL projection, which w
 duplicate content) and applies each client update in this order:
 
 1. parse the frame strictly (:mod:`relay.protocol`), and drop a viewer's writes;
-2. apply it to the room's doc (yrs rejects what is not a valid update);
+2. check the update's structure (:mod:`relay.updatecheck`: yrs can take half a second
+   to reject a crafted one, holding the GIL), then apply it to the room's doc;
 3. append it to the update log and wait for the commit (group commit);
 4. acknowledge it to the sender with the room's state vector, and send it to the others.
 
@@ -15,6 +16,7 @@ next join reloads it from the log.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -22,7 +24,9 @@ import anyio
 from pycrdt import Doc
 
 from . import protocol
+from .metrics import Metrics
 from .protocol import Kind
+from .updatecheck import InvalidUpdateError, check_state_vector, check_update
 from .updates import LogClosedError, UpdateLog
 
 # An update that changes nothing (the empty update yrs encodes).
@@ -48,11 +52,16 @@ class Room:
     """The live doc of one transcript and the connections editing it."""
 
     def __init__(
-        self, transcript_id: str, log: UpdateLog, on_stored: Callable[[Room], None] | None = None
+        self,
+        transcript_id: str,
+        log: UpdateLog,
+        on_stored: Callable[[Room], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.transcript_id = transcript_id
         self.log = log
         self.on_stored = on_stored
+        self.metrics = metrics or Metrics()
         self.doc: Doc = Doc()
         self.connections: set[Connection] = set()
         self.closed = False
@@ -83,8 +92,13 @@ class Room:
             ProtocolError: a malformed frame (the caller closes the connection).
             RoomClosedError: the update could not be stored.
         """
+        arrived = time.perf_counter()
         message = protocol.parse(frame)
         if message.kind == Kind.SYNC_STEP1:
+            try:
+                check_state_vector(message.payload)
+            except InvalidUpdateError as exc:
+                raise protocol.ProtocolError(f"not a valid state vector: {exc}") from None
             await connection.send(protocol.sync_step2(self.doc.get_update(message.payload)))
             return
         if message.kind == Kind.AWARENESS:
@@ -95,9 +109,9 @@ class Room:
                 connection.told_read_only = True
                 await connection.send(protocol.notice("read-only: your changes are not kept"))
             return
-        await self._apply(connection, message.payload)
+        await self._apply(connection, message.payload, arrived)
 
-    async def _apply(self, connection: Connection, data: bytes) -> None:
+    async def _apply(self, connection: Connection, data: bytes, arrived: float) -> None:
         if self.closed:
             raise RoomClosedError("the room is closed")
         if data == EMPTY_UPDATE:
@@ -105,8 +119,9 @@ class Room:
             return
         self._changed = False
         try:
+            check_update(data)
             self.doc.apply_update(data)
-        except Exception as exc:  # yrs: ValueError or RuntimeError
+        except Exception as exc:  # ours, or yrs: ValueError or RuntimeError
             raise protocol.ProtocolError(f"not a valid update: {exc}") from None
         if not self._changed:
             await connection.send(protocol.ack(self.doc.get_state()))
@@ -116,10 +131,13 @@ class Room:
         except LogClosedError as exc:
             self.closed = True
             raise RoomClosedError(str(exc)) from exc
+        self.metrics.persist_seconds.observe(time.perf_counter() - arrived)
+        self.metrics.stored()
         if self.on_stored is not None:
             self.on_stored(self)
         await self._broadcast(protocol.update(data), exclude=connection)
         await connection.send(protocol.ack(self.doc.get_state()))
+        self.metrics.ack_seconds.observe(time.perf_counter() - arrived)
 
     async def _broadcast(self, frame: bytes, *, exclude: Connection) -> None:
         for other in list(self.connections):
@@ -133,9 +151,15 @@ class Room:
 class Rooms:
     """The open rooms. Concurrent first joins of one transcript share one load."""
 
-    def __init__(self, log: UpdateLog, on_stored: Callable[[Room], None] | None = None) -> None:
+    def __init__(
+        self,
+        log: UpdateLog,
+        on_stored: Callable[[Room], None] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.log = log
         self.on_stored = on_stored
+        self.metrics = metrics or Metrics()
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, anyio.Lock] = {}
 
@@ -155,14 +179,16 @@ class Rooms:
         async with lock:
             room = self._rooms.get(transcript_id)
             if room is None or room.closed:
-                room = Room(transcript_id, self.log, self.on_stored)
+                room = Room(transcript_id, self.log, self.on_stored, self.metrics)
                 await room.load()
                 self._rooms[transcript_id] = room
+                self.metrics.rooms.set(len(self._rooms))
         return room
 
     def close(self, transcript_id: str) -> list[Connection]:
         """Forget a room (its transcript was deleted); returns its connections to close."""
         room = self._rooms.pop(transcript_id, None)
+        self.metrics.rooms.set(len(self._rooms))
         if room is None:
             return []
         room.closed = True
@@ -173,3 +199,4 @@ class Rooms:
         room.leave(connection)
         if not room.connections and self._rooms.get(room.transcript_id) is room:
             del self._rooms[room.transcript_id]
+            self.metrics.rooms.set(len(self._rooms))

@@ -1,20 +1,27 @@
-"""Running a relay: the update log, the rooms, the projector and Hypercorn, in one task.
+"""Running a relay: the update log, the rooms, the background jobs and Hypercorn.
 
 Shutdown (SIGINT or SIGTERM) is graceful: Hypercorn stops taking connections, queued
 updates are committed, and every pending SQL snapshot is written.
+
+The background jobs (snapshots, compaction) run in their own tasks and stop when an
+event is set, and they log and retry their own failures: cancelling the task that runs
+Hypercorn from outside leaves it serving with no one to finish it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import anyio
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from engine import TranscriptDoc, TranscriptError
+from engine import TranscriptDoc
 
 from .app import RelayConfig, Services, create_app
+from .compaction import Compactor
+from .metrics import Metrics
 from .projections import Projector
 from .rooms import Room, Rooms
 from .updates import UpdateLog
@@ -26,24 +33,35 @@ async def serve_relay(
     *,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
+    metrics = Metrics()
     async with UpdateLog(config.engine) as log:
-        projector = Projector(config.engine)
+        metrics.backlog.set_function(lambda: log.backlog)
+        projector = Projector(config.engine, metrics=metrics)
 
         def stored(room: Room) -> None:
             projector.touch(room.transcript_id, TranscriptDoc(room.doc))
 
-        services = Services(log, Rooms(log, on_stored=stored), projector)
-        app = create_app(config, services)
+        rooms = Rooms(log, on_stored=stored, metrics=metrics)
+        compactor = Compactor(
+            log,
+            every_s=config.compact_every_s,
+            min_rows=config.compact_min_rows,
+            metrics=metrics,
+        )
+        app = create_app(config, Services(log, rooms, projector, metrics))
+        stop = anyio.Event()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_project, projector)
-            await serve(app, hypercorn, shutdown_trigger=shutdown_trigger)
-            tg.cancel_scope.cancel()
+            tg.start_soon(_until, stop, projector.run)
+            tg.start_soon(_until, stop, compactor.run)
+            try:
+                await serve(app, hypercorn, shutdown_trigger=shutdown_trigger)
+            finally:
+                stop.set()
         await projector.flush_all()
 
 
-async def _project(projector: Projector) -> None:
-    while True:
-        try:
-            await projector.run()
-        except TranscriptError:
-            continue  # a doc a client broke: keep its last good snapshot, go on with others
+async def _until(stop: anyio.Event, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(job)
+        await stop.wait()
+        tg.cancel_scope.cancel()

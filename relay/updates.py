@@ -22,7 +22,7 @@ from typing import cast
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from sqlalchemy import Engine, Table, delete, insert, select
+from sqlalchemy import Engine, Table, delete, func, insert, select
 
 from .db import DocUpdate
 
@@ -67,6 +67,7 @@ class UpdateLog:
         self._task_group: TaskGroup | None = None
         self.commits = 0  # transactions written, for metrics
         self.appended = 0  # updates written
+        self.backlog = 0  # appends waiting for their commit
 
     async def __aenter__(self) -> UpdateLog:
         send, receive = anyio.create_memory_object_stream[_Pending](math.inf)
@@ -96,8 +97,12 @@ class UpdateLog:
         if self._send is None:
             raise LogClosedError("the update log is closed")
         pending = _Pending(transcript_id, data)
-        await self._send.send(pending)
-        await pending.done.wait()
+        self.backlog += 1
+        try:
+            await self._send.send(pending)
+            await pending.done.wait()
+        finally:
+            self.backlog -= 1
         if pending.error is not None:
             raise LogClosedError(f"the update was not stored: {pending.error}") from pending.error
         assert pending.seq is not None
@@ -148,6 +153,35 @@ class UpdateLog:
         with self.engine.connect() as connection:
             return [bytes(data) for data in connection.execute(query).scalars()]
 
+    async def rows(self, transcript_id: str) -> list[tuple[int, bytes]]:
+        """Every stored update of a transcript with its ``seq``, in order."""
+
+        def query() -> list[tuple[int, bytes]]:
+            with self.engine.connect() as connection:
+                result = connection.execute(
+                    select(_TABLE.c.seq, _TABLE.c.data)
+                    .where(_TABLE.c.transcript_id == transcript_id)
+                    .order_by(_TABLE.c.seq)
+                )
+                return [(int(seq), bytes(data)) for seq, data in result]
+
+        return await anyio.to_thread.run_sync(query)
+
+    async def crowded(self, min_rows: int) -> list[str]:
+        """Transcripts with at least ``min_rows`` stored updates (worth compacting)."""
+
+        def query() -> list[str]:
+            with self.engine.connect() as connection:
+                return list(
+                    connection.execute(
+                        select(_TABLE.c.transcript_id)
+                        .group_by(_TABLE.c.transcript_id)
+                        .having(func.count() >= min_rows)
+                    ).scalars()
+                )
+
+        return await anyio.to_thread.run_sync(query)
+
     async def last_seq(self, transcript_id: str) -> int | None:
         def query() -> int | None:
             with self.engine.connect() as connection:
@@ -160,17 +194,25 @@ class UpdateLog:
 
         return await anyio.to_thread.run_sync(query)
 
-    async def compact(self, transcript_id: str, merged: bytes, up_to_seq: int) -> None:
+    async def compact(
+        self, transcript_id: str, merged: bytes, up_to_seq: int, *, rows: int | None = None
+    ) -> bool:
         """Replace rows up to ``up_to_seq`` by ``merged`` (their merge), atomically.
 
         The merged row takes ``up_to_seq``'s place in the order, so updates appended
-        meanwhile still come after it.
+        meanwhile still come after it. With ``rows`` (how many were merged), nothing
+        changes unless exactly that many rows are still there: the transcript was not
+        deleted, nor compacted by someone else, since they were read. Returns whether
+        the rows were replaced.
         """
 
-        def run() -> None:
-            rows = _TABLE.c.transcript_id == transcript_id
+        def run() -> bool:
+            where = (_TABLE.c.transcript_id == transcript_id, _TABLE.c.seq <= up_to_seq)
             with self.engine.begin() as connection:
-                connection.execute(delete(_TABLE).where(rows, _TABLE.c.seq <= up_to_seq))
+                deleted = connection.execute(delete(_TABLE).where(*where)).rowcount
+                if rows is not None and deleted != rows:
+                    connection.rollback()
+                    return False
                 connection.execute(
                     insert(_TABLE).values(
                         seq=up_to_seq,
@@ -179,5 +221,6 @@ class UpdateLog:
                         received_at=datetime.now(UTC),
                     )
                 )
+                return True
 
-        await anyio.to_thread.run_sync(run)
+        return await anyio.to_thread.run_sync(run)

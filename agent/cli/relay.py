@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 from typing import Any
@@ -34,6 +35,19 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--max-frame-bytes", type=int, default=4 * 2**20, help="largest websocket frame accepted"
     )
+    p.add_argument(
+        "--max-frames-per-s",
+        type=float,
+        default=2000,
+        help="per-connection rate limit: a faster client is slowed down (default 2000)",
+    )
+    p.add_argument(
+        "--compact-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often to compact transcripts with 500+ stored updates (default 60)",
+    )
     add_database_arguments(p)
     p.set_defaults(run=run)
 
@@ -43,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from relay.app import RelayConfig
     from relay.db import check_migrated
+    from relay.limits import ConnectionLimits, RateLimit
     from relay.server import serve_relay
 
     try:
@@ -54,7 +69,19 @@ def run(args: argparse.Namespace) -> int:
         check_migrated(engine)
     except NotMigratedError as exc:
         raise CliError(str(exc)) from None
-    relay_config = RelayConfig(engine, TokenConfig(secret), args.max_frame_bytes)
+    if args.max_frames_per_s <= 0 or args.compact_every <= 0:
+        raise CliError("--max-frames-per-s and --compact-every must be positive")
+    limits = ConnectionLimits(
+        frames=RateLimit(args.max_frames_per_s, burst=2 * args.max_frames_per_s),
+        bytes=RateLimit(4 * 2**20, burst=max(16 * 2**20, 2 * args.max_frame_bytes)),
+    )
+    relay_config = RelayConfig(
+        engine,
+        TokenConfig(secret),
+        args.max_frame_bytes,
+        limits=limits,
+        compact_every_s=args.compact_every,
+    )
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -73,5 +100,8 @@ def run(args: argparse.Namespace) -> int:
         f"Minuta relay on http://{args.host}:{port} (sync at ws://{args.host}:{port}/sync/ID)",
         flush=True,
     )
+    # Our own messages (failed snapshots, compactions) on stderr; Hypercorn logs its own.
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("minuta").setLevel(logging.INFO)
     asyncio.run(serve_relay(relay_config, config))
     return 0

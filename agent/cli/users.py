@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from relay.auth import MIN_PASSWORD_LENGTH, hash_password
-from relay.db import ROLES, NotMigratedError, Org, User, check_migrated
+from relay.db import ROLES, NotMigratedError, Org, User, check_migrated, writer
 
 from ._common import CliError
 from .db import add_database_arguments, one_line, open_engine
@@ -61,7 +61,7 @@ def run_add(args: argparse.Namespace) -> int:
     engine = open_engine(args, "add the user")
     try:
         check_migrated(engine)
-        with Session(engine) as session, session.begin():
+        with Session(writer(engine)) as session, session.begin():
             if session.query(User).filter_by(username=username).first() is not None:
                 raise CliError(f"the user {username!r} exists already")
             if session.get(Org, args.org) is None:

@@ -21,6 +21,7 @@ from ._schema import check_migrated as check_migrated
 from ._schema import connect as connect
 from ._schema import default_database_url as default_database_url
 from ._schema import upgrade as upgrade
+from ._schema import writer as writer
 
 __all__ = [
     "ROLES",
@@ -38,4 +39,5 @@ __all__ = [
     "connect",
     "default_database_url",
     "upgrade",
+    "writer",
 ]

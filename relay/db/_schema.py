@@ -69,7 +69,9 @@ def _connect(url: URL) -> Engine:
             Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False},
+            # Wait for another writer (another thread, or a relay restarting after a
+            # crash) rather than failing at once.
+            connect_args={"check_same_thread": False, "timeout": 30},
             # One shared connection, or each would see its own empty in-memory database.
             **({"poolclass": StaticPool} if in_memory else {}),
         )
@@ -81,9 +83,29 @@ def _connect(url: URL) -> Engine:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # SQLAlchemy, not the driver, starts transactions (see _begin).
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            # A deferred transaction that reads and then writes fails at once with
+            # "database is locked" (no waiting) when another connection wrote in between;
+            # writers that read first ask for the write lock up front.
+            mode = connection.get_execution_options().get("sqlite_begin", "")
+            connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` for a transaction that reads and then writes (SQLite: BEGIN IMMEDIATE).
+
+    Example:
+        >>> writer(connect("sqlite://")).get_execution_options()["sqlite_begin"]
+        'IMMEDIATE'
+    """
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
 
 
 def _config(engine: Engine) -> Config:

@@ -1,0 +1,71 @@
+"""Per-connection rate limits: token buckets that hold a fast sender back.
+
+A client over its limit is slowed down, not dropped: the relay stops reading its frames
+for a while, so TCP pushes back on it, and an agent uploading an hour of offline work
+still gets through, while one connection cannot take the relay's time from the others.
+
+Example:
+    >>> now = [0.0]
+    >>> bucket = TokenBucket(RateLimit(per_s=10, burst=2), clock=lambda: now[0])
+    >>> bucket.take(), bucket.take(), bucket.take()
+    (0.0, 0.0, 0.1)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``per_s`` units a second on average, and up to ``burst`` at once."""
+
+    per_s: float
+    burst: float
+
+    def __post_init__(self) -> None:
+        if self.per_s <= 0 or self.burst < 1:
+            raise ValueError("a rate limit needs per_s > 0 and burst >= 1")
+
+
+class TokenBucket:
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.clock = clock
+        self._tokens = limit.burst
+        self._at = clock()
+
+    def take(self, cost: float = 1.0) -> float:
+        """Spend ``cost`` tokens; returns how long to wait first (0.0: go on now)."""
+        now = self.clock()
+        self._tokens = min(self.limit.burst, self._tokens + (now - self._at) * self.limit.per_s)
+        self._at = now
+        self._tokens -= min(cost, self.limit.burst)  # a frame larger than the burst still passes
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.limit.per_s
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What one websocket connection may send."""
+
+    frames: RateLimit = RateLimit(per_s=2000, burst=4000)
+    bytes: RateLimit = RateLimit(per_s=4 * 2**20, burst=16 * 2**20)
+
+
+class Throttle:
+    """Both buckets of one connection.
+
+    Example:
+        >>> throttle = Throttle(ConnectionLimits(frames=RateLimit(1, 1)))
+        >>> throttle.delay(10) == 0.0, throttle.delay(10) > 0.9
+        (True, True)
+    """
+
+    def __init__(self, limits: ConnectionLimits, clock: Callable[[], float] = time.monotonic):
+        self.frames = TokenBucket(limits.frames, clock)
+        self.bytes = TokenBucket(limits.bytes, clock)
+
+    def delay(self, size: int) -> float:
+        return max(self.frames.take(), self.bytes.take(size))

@@ -1,0 +1,290 @@
+"""The relay's REST API as an OpenAPI 3.1 document, served at ``/openapi.json``.
+
+Written by hand next to the routes it describes; a test checks that every route of the
+app is here and nothing else is.
+
+Example:
+    >>> sorted(OPENAPI["paths"])[:3]
+    ['/auth/login', '/auth/refresh', '/healthz']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import FORMATS
+
+_JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {_JSON: {"schema": schema}}}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None, status: str = "200") -> Any:
+    response: dict[str, Any] = {"description": description}
+    if schema is not None:
+        response["content"] = {_JSON: {"schema": schema}}
+    return {status: response}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    reasons = {
+        400: "Bad request",
+        401: "Missing, bad or expired token",
+        403: "Not allowed for this role",
+        404: "No such transcript in your organization",
+        409: "Already exists",
+    }
+    return {
+        str(code): {
+            "description": reasons[code],
+            "content": {_JSON: {"schema": _ref("Error")}},
+        }
+        for code in codes
+    }
+
+
+_ID = {
+    "name": "transcript_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"},
+}
+_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Minuta relay",
+        "version": "1",
+        "description": (
+            "REST API of the Minuta relay. Every call but login, refresh, health, metrics "
+            "and this document takes `Authorization: Bearer <access_token>` and sees only "
+            "its organization's transcripts. Live sync is a websocket at "
+            "`/sync/{transcript_id}?token=<access_token>` speaking the y-websocket protocol, "
+            "plus message type 100 (ACK: the relay's state vector once the sender's update "
+            "is committed) and 101 (NOTICE: a UTF-8 line). Close codes: 4400 malformed or "
+            "oversized frame, 4401 bad token, 4403 another organization's transcript, 4404 "
+            "unknown transcript, 1011 the relay could not store an update (retry later)."
+        ),
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}},
+            },
+            "Tokens": {
+                "type": "object",
+                "required": ["access_token", "refresh_token"],
+                "properties": {
+                    "access_token": {"type": "string", "description": "valid 15 minutes"},
+                    "refresh_token": {"type": "string", "description": "valid 24 hours"},
+                },
+            },
+            "Transcript": {
+                "type": "object",
+                "required": ["transcript_id", "org_id", "title"],
+                "properties": {
+                    "transcript_id": {"type": "string"},
+                    "org_id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "language": {"type": ["string", "null"]},
+                    "started_at": {"type": ["string", "null"], "format": "date-time"},
+                    "segment_count": {"type": "integer"},
+                    "duration_s": {"type": "number"},
+                    "created_by": {"type": ["string", "null"]},
+                    "created_at": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+            "TranscriptPage": {
+                "type": "object",
+                "required": ["items", "limit", "offset", "total", "next_offset"],
+                "properties": {
+                    "items": {"type": "array", "items": _ref("Transcript")},
+                    "limit": {"type": "integer"},
+                    "offset": {"type": "integer"},
+                    "total": {"type": "integer"},
+                    "next_offset": {"type": ["integer", "null"]},
+                },
+            },
+            "Summary": {
+                "type": "object",
+                "properties": {
+                    "bullets": {"type": "array", "items": {"type": "string"}},
+                    "risks": {"type": "array", "items": {"type": "string"}},
+                    "topics": {"type": "array", "items": {"type": "string"}},
+                    "updated_at": {"type": "string"},
+                    "model": {"type": "string"},
+                },
+            },
+            "Action": {
+                "type": "object",
+                "properties": {
+                    "action_id": {"type": "string"},
+                    "text": {"type": "string"},
+                    "owner": {"type": ["string", "null"]},
+                    "due": {"type": ["string", "null"], "format": "date"},
+                    "status": {"type": "string", "enum": ["open", "done", "dropped"]},
+                    "conf": {"type": "number"},
+                    "segment_ids": {"type": "array", "items": {"type": "string"}},
+                    "origin": {"type": "string"},
+                },
+            },
+        },
+    },
+    "paths": {
+        "/healthz": {
+            "get": {"summary": "Liveness", "responses": _ok("The relay is up", {"type": "object"})}
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (counts and latencies only, no content)",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {"summary": "This document", "responses": _ok("OpenAPI 3.1", {"type": "object"})}
+        },
+        "/auth/login": {
+            "post": {
+                "summary": "Log in",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["username", "password"],
+                        "properties": {
+                            "username": {"type": "string"},
+                            "password": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {**_ok("Tokens", _ref("Tokens")), **_errors(400, 401)},
+            }
+        },
+        "/auth/refresh": {
+            "post": {
+                "summary": "New tokens from a refresh token",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["refresh_token"],
+                        "properties": {"refresh_token": {"type": "string"}},
+                    }
+                ),
+                "responses": {**_ok("Tokens", _ref("Tokens")), **_errors(401)},
+            }
+        },
+        "/transcripts": {
+            "post": {
+                "summary": "Create a transcript (editors and admins)",
+                "security": _AUTH,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "title": {"type": "string"},
+                            "language": {"type": ["string", "null"]},
+                            "transcript_id": {"type": "string", "description": "optional"},
+                        },
+                    }
+                ),
+                "responses": {
+                    **_ok("Created", _ref("Transcript"), "201"),
+                    **_errors(400, 401, 403, 409),
+                },
+            },
+            "get": {
+                "summary": "The organization's transcripts, newest first",
+                "security": _AUTH,
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                    },
+                ],
+                "responses": {**_ok("A page", _ref("TranscriptPage")), **_errors(401)},
+            },
+        },
+        "/transcripts/{transcript_id}": {
+            "get": {
+                "summary": "One transcript's metadata (from the SQL snapshot)",
+                "security": _AUTH,
+                "parameters": [_ID],
+                "responses": {**_ok("The transcript", _ref("Transcript")), **_errors(401, 404)},
+            },
+            "delete": {
+                "summary": "Delete a transcript and its stored updates (admins)",
+                "security": _AUTH,
+                "parameters": [_ID],
+                "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+            },
+        },
+        "/transcripts/{transcript_id}/summary": {
+            "get": {
+                "summary": "The summary, from the merged doc",
+                "security": _AUTH,
+                "parameters": [_ID],
+                "responses": {**_ok("The summary", _ref("Summary")), **_errors(401, 404)},
+            }
+        },
+        "/transcripts/{transcript_id}/actions": {
+            "get": {
+                "summary": "The action items, from the merged doc",
+                "security": _AUTH,
+                "parameters": [_ID],
+                "responses": {
+                    **_ok("The actions", {"type": "array", "items": _ref("Action")}),
+                    **_errors(401, 404),
+                },
+            }
+        },
+        "/transcripts/{transcript_id}/export": {
+            "get": {
+                "summary": "Export the merged doc",
+                "security": _AUTH,
+                "parameters": [
+                    _ID,
+                    {
+                        "name": "fmt",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": list(FORMATS), "default": "md"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file (Content-Disposition: attachment)",
+                        "content": {
+                            media: {"schema": {"type": "string"}}
+                            for media in (
+                                "text/markdown",
+                                "application/x-subrip",
+                                "text/vtt",
+                                "application/json",
+                            )
+                        },
+                    },
+                    **_errors(400, 401, 404),
+                },
+            }
+        },
+    },
+}
