@@ -173,6 +173,11 @@ class TranscriptDoc:
         """The update that brings a replica at ``state`` (a state vector) up to date."""
         return self._doc.get_update(state)
 
+    @property
+    def client_id(self) -> int:
+        """This replica's Yjs client id (the key of its own entry in state vectors)."""
+        return int(self._doc.client_id)
+
     def state_vector(self) -> bytes:
         return self._doc.get_state()
 

@@ -21,6 +21,7 @@ import anyio
 import httpx
 from websockets.asyncio.client import ClientConnection
 
+from agent.sync import decode_state
 from engine import Origin, TranscriptDoc
 from relay import protocol
 from relay.auth import TokenConfig, issue_pair
@@ -163,6 +164,14 @@ class SyncClient:
         state = self.doc.state_vector()
         fn(self.doc)
         await self.ws.send(protocol.update(self.doc.encode_update(state)))
+
+    def acked(self) -> bool:
+        """Whether the relay acknowledged everything this replica holds. (Counting acks
+        is not enough: the empty reply to the relay's sync step 1 is acked too.)"""
+        if not self.acks:
+            return False
+        relay = decode_state(protocol.parse_payload(self.acks[-1]))
+        return all(relay.get(c, 0) >= n for c, n in decode_state(self.doc.state_vector()).items())
 
 
 async def wait_until(condition: Any, timeout_s: float = 10) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
-import sqlite3
+import time
 from collections.abc import Iterator
-from contextlib import closing
 from typing import Any
 
 import anyio
@@ -14,6 +14,14 @@ import pytest
 import websockets
 from _relay import RelayProcess as Relay
 from _relay import SyncClient, prepare, relay_env, wait_until
+from conftest import PG_HOST_URL
+from psycopg import sql
+from sqlalchemy import text
+
+from agent.sync import decode_state
+from engine import TranscriptDoc
+from relay import protocol
+from relay.db import connect
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +29,44 @@ def env() -> dict[str, str]:
     return relay_env()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Every test here runs on the embedded SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'relay.sqlite3'}"
+        return
+    admin = request.getfixturevalue("pg_admin")
+    name = f"minuta_{secrets.token_hex(8)}"
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{PG_HOST_URL}/{name}"
+    finally:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
 @pytest.fixture(scope="module")
-def relay(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Relay]:
+def relay(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], database_url: str
+) -> Iterator[Relay]:
     """One relay for the module (each test makes its own transcripts)."""
     data = tmp_path_factory.mktemp("relay") / "data"
-    server = Relay(data, env, prepare(data, env)).start()
+    server = Relay(data, env, prepare(data, env, database_url)).start()
     yield server
     if server.running:
         server.stop()
+
+
+def query(database_url: str, statement: str, **params: Any) -> list[Any]:
+    engine = connect(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text(statement), params))
+    finally:
+        engine.dispose()
 
 
 def login(relay: Relay, username: str) -> dict[str, Any]:
@@ -148,52 +186,68 @@ def test_a_viewer_is_told_and_its_writes_are_dropped(relay: Relay) -> None:
     assert fresh.doc.segment_ids() == []
 
 
-def test_acknowledged_updates_survive_kill_9_of_the_relay(
-    relay: Relay, env: dict[str, str]
-) -> None:
-    victim = Relay(relay.data_dir, env).start()  # a second relay on the same database
-    token = login(victim, "ana")["access_token"]
-    transcript_id = create_transcript(victim, token)
-    url = f"{victim.ws}/sync/{transcript_id}?token={token}"
+def read_doc(relay: Relay, transcript_id: str, token: str) -> TranscriptDoc:
+    """The relay's doc of a transcript, as a fresh replica syncs it."""
 
-    async def write() -> int:
-        async with websockets.connect(url) as ws:
+    async def main() -> TranscriptDoc:
+        async with websockets.connect(f"{relay.ws}/sync/{transcript_id}?token={token}") as ws:
             client = SyncClient(ws)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(client.run)
                 await client.synced.wait()
-                for n in range(200):
-                    await client.change(
-                        lambda d, n=n: d.upsert_segment(
-                            f"s{n:03d}", rev=1, text=f"frase {n}", t0=n, t1=n + 1
-                        )
-                    )
-                await wait_until(lambda: len(client.acks) >= 200)
                 tg.cancel_scope.cancel()
-        return len(client.acks)
+        return client.doc
 
-    assert anyio.run(write) >= 200
-    victim.stop(signal.SIGKILL)
-    restarted = Relay(relay.data_dir, env).start()
-    try:
+    return anyio.run(main)
 
-        async def read() -> list[str]:
-            async with websockets.connect(
-                f"{restarted.ws}/sync/{transcript_id}?token={token}"
-            ) as ws:
-                client = SyncClient(ws)
+
+def test_acknowledged_updates_survive_kill_9_during_1000_updates_per_s(
+    relay: Relay, env: dict[str, str]
+) -> None:
+    victim = Relay(relay.data_dir, env, relay.flags).start()  # a second relay, same database
+    token = login(victim, "ana")["access_token"]
+    transcript_id = create_transcript(victim, token)
+    url = f"{victim.ws}/sync/{transcript_id}?token={token}"
+    clock_after: dict[str, int] = {}  # segment -> our clock once its update was made
+    acked: list[int] = []  # our clock in each ack received
+
+    async def write() -> None:
+        async with websockets.connect(url) as ws:
+            client = SyncClient(ws)
+            me = client.doc.client_id
+            try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(client.run)
                     await client.synced.wait()
-                    tg.cancel_scope.cancel()
-            return client.doc.segment_ids()
+                    start = time.monotonic()
+                    for n in range(100_000):
+                        await client.change(
+                            lambda d, n=n: d.upsert_segment(
+                                f"s{n:05d}", rev=1, text=f"frase {n}", t0=n, t1=n + 1
+                            )
+                        )
+                        clock_after[f"s{n:05d}"] = decode_state(client.doc.state_vector())[me]
+                        if n == 1500:  # about 1.5 s in: pull the plug
+                            await anyio.to_thread.run_sync(victim.stop, signal.SIGKILL)
+                        # Pace the writer at about 1,000 updates a second.
+                        await anyio.sleep(max(0.0, start + (n + 1) / 1000 - time.monotonic()))
+            except* websockets.ConnectionClosed:
+                pass  # the relay was killed: what it acknowledged so far must survive
+            acked.extend(decode_state(protocol.parse_payload(a)).get(me, 0) for a in client.acks)
 
-        assert sorted(anyio.run(read)) == [f"s{n:03d}" for n in range(200)]
+    anyio.run(write)
+    assert acked and max(acked) > 0, "no update was acknowledged before the kill"
+    must_have = sorted(s for s, clock in clock_after.items() if clock <= max(acked))
+    assert len(must_have) > 100
+    restarted = Relay(relay.data_dir, env, relay.flags).start()
+    try:
+        kept = set(read_doc(restarted, transcript_id, token).segment_ids())
     finally:
         restarted.stop()
+    assert [s for s in must_have if s not in kept] == []
 
 
-def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay) -> None:
+def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay, database_url: str) -> None:
     token = login(relay, "ana")["access_token"]
     transcript_id = create_transcript(relay, token, title="Plan ñ")
     headers = {"Authorization": f"Bearer {token}"}
@@ -209,7 +263,7 @@ def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay) -> None:
                         "s1", rev=1, text="¿Empezamos?", t0=0.5, t1=2.0, final=True
                     )
                 )
-                await wait_until(lambda: bool(client.acks))
+                await wait_until(client.acked)
                 tg.cancel_scope.cancel()
 
     anyio.run(edit)
@@ -248,11 +302,120 @@ def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay) -> None:
     assert httpx.get(f"{relay.url}/transcripts/{transcript_id}", headers=headers).status_code == 404
     assert anyio.run(close_code, f"{relay.ws}/sync/{transcript_id}?token={token}") == 4404
 
-    database = sqlite3.connect(relay.data_dir / "minuta.sqlite3")
-    with closing(database):
-        actions = {row[0] for row in database.execute("SELECT action FROM audit_events")}
-        leftovers = database.execute(
-            "SELECT COUNT(*) FROM doc_updates WHERE transcript_id = ?", (transcript_id,)
-        ).fetchone()[0]
+    assert anyio.run(close_code, f"{relay.ws}/sync/{transcript_id}?token=forged") == 4401
+
+    actions = {row[0] for row in query(database_url, "SELECT action FROM audit_events")}
+    leftovers = query(
+        database_url, "SELECT COUNT(*) FROM doc_updates WHERE transcript_id = :t", t=transcript_id
+    )[0][0]
     assert {"login", "connect", "reject", "export", "delete"} <= actions
     assert leftovers == 0
+
+
+def metric(relay: Relay, name: str) -> float:
+    for line in httpx.get(f"{relay.url}/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} is not in /metrics")
+
+
+def test_compaction_then_kill_9_and_restart_gives_the_identical_doc(
+    relay: Relay, env: dict[str, str], database_url: str
+) -> None:
+    # A relay that compacts every half second (transcripts with 500+ stored updates).
+    victim = Relay(relay.data_dir, env, [*relay.flags, "--compact-every", "0.5"]).start()
+    token = login(victim, "ana")["access_token"]
+    transcript_id = create_transcript(victim, token)
+
+    async def write() -> TranscriptDoc:
+        url = f"{victim.ws}/sync/{transcript_id}?token={token}"
+        async with websockets.connect(url) as ws:
+            client = SyncClient(ws)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.run)
+                await client.synced.wait()
+                for n in range(300):  # revisions, human edits and deletions: 600+ updates
+                    await client.change(
+                        lambda d, n=n: d.upsert_segment(
+                            f"s{n:03d}", rev=1, text=f"frase {n}", t0=n, t1=n + 1
+                        )
+                    )
+                    await client.change(
+                        lambda d, n=n: d.upsert_segment(
+                            f"s{n:03d}", rev=2, text=f"Frase {n}.", t0=n, t1=n + 1, final=True
+                        )
+                    )
+                    if n % 10 == 0:
+                        await client.change(
+                            lambda d, n=n: d.set_text(f"s{n:03d}", f"Frase ñ {n}!", user="ana")
+                        )
+                    if n % 7 == 0:
+                        await client.change(
+                            lambda d, n=n: d.delete_segment(f"s{n:03d}", user="ana")
+                        )
+                await wait_until(client.acked)
+                tg.cancel_scope.cancel()
+        return client.doc
+
+    written = anyio.run(write)
+    stored = metric(victim, "minuta_updates_total")
+
+    async def compacted() -> None:
+        with anyio.fail_after(30):
+            while metric(victim, "minuta_compactions_total") < 1:  # noqa: ASYNC110
+                await anyio.sleep(0.1)
+
+    anyio.run(compacted)
+    rows_after = query(
+        database_url, "SELECT COUNT(*) FROM doc_updates WHERE transcript_id = :t", t=transcript_id
+    )[0][0]
+    victim.stop(signal.SIGKILL)
+    restarted = Relay(relay.data_dir, env, relay.flags).start()
+    try:
+        reloaded = read_doc(restarted, transcript_id, token)
+    finally:
+        restarted.stop()
+    assert stored > 600 and rows_after < 500
+    assert reloaded.snapshot() == written.snapshot()
+    assert reloaded.state_vector() == written.state_vector()
+    assert len(reloaded.snapshot()["segments"]) == 300 - 43  # every 7th was deleted
+
+
+def test_metrics_and_openapi(relay: Relay) -> None:
+    token = login(relay, "ana")["access_token"]
+    transcript_id = create_transcript(relay, token)
+    before = metric(relay, "minuta_updates_total")
+
+    async def edit() -> None:
+        url = f"{relay.ws}/sync/{transcript_id}?token={token}"
+        for _ in range(2):  # leave and come back: one reconnect
+            async with websockets.connect(url) as ws:
+                client = SyncClient(ws)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(client.run)
+                    await client.synced.wait()
+                    assert metric(relay, "minuta_connections") >= 1
+                    await client.change(
+                        lambda d: d.upsert_segment(
+                            f"s{len(d.segment_ids())}", rev=1, text="x", t0=0, t1=1
+                        )
+                    )
+                    await wait_until(client.acked)
+                    tg.cancel_scope.cancel()
+
+    anyio.run(edit)
+    page = httpx.get(f"{relay.url}/metrics")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/plain")
+    assert metric(relay, "minuta_updates_total") >= before + 2
+    assert metric(relay, "minuta_reconnects_total") >= 1
+    assert metric(relay, "minuta_persist_seconds_count") >= 2
+    assert metric(relay, "minuta_ack_seconds_count") >= 2
+    for name in ("minuta_rooms", "minuta_backlog", "minuta_updates_per_second"):
+        metric(relay, name)
+    spec = httpx.get(f"{relay.url}/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert "/transcripts/{transcript_id}/export" in spec["paths"]
+    page1 = httpx.get(
+        f"{relay.url}/transcripts?limit=1", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert page1["total"] >= 2 and page1["next_offset"] == 1 and len(page1["items"]) == 1

@@ -101,7 +101,10 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     # Our own messages (failed snapshots, compactions) on stderr; Hypercorn logs its own.
-    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("minuta").setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("minuta")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     asyncio.run(serve_relay(relay_config, config))
     return 0
