@@ -93,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
     listener.set_inheritable(True)
     config = Config()
     config.bind = [f"fd://{listener.fileno()}"]
-    config.websocket_max_message_size = args.max_frame_bytes
+    # The relay closes frames over the limit with 4400, which stops browsers retrying;
+    # Hypercorn's own cap (close code 1009) only stops frames far beyond it.
+    config.websocket_max_message_size = 2 * args.max_frame_bytes
     config.accesslog = None
     port = listener.getsockname()[1]
     print(
