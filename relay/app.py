@@ -10,10 +10,11 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
-from quart import Quart, jsonify, request, websocket
+from quart import Quart, jsonify, request, send_file, websocket
 from quart.typing import ResponseReturnValue
 from sqlalchemy import Engine, func, select
 from sqlalchemy import delete as sa_delete
@@ -37,6 +38,16 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
+# Served at / until the web page is built into ``web_dir``.
+PLACEHOLDER_PAGE = """<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>Minuta relay</title>
+<body style="font: 16px system-ui; max-width: 40em; margin: 3em auto">
+<h1>Minuta relay</h1>
+<p>The relay is running. The browser editor is not built into this relay.</p>
+<p>The REST API is described at <a href="/openapi.json">/openapi.json</a>;
+live sync is at <code>/sync/&lt;transcript_id&gt;?token=&hellip;</code>.</p>
+</body></html>
+"""
 _TRANSCRIPT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -50,6 +61,7 @@ class RelayConfig:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     compact_every_s: float = 60.0
     compact_min_rows: int = 500
+    web_dir: Path | None = None  # the built web page (``web/dist``)
 
 
 class ApiError(Exception):
@@ -108,6 +120,13 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     @app.errorhandler(ApiError)
     async def api_error(exc: ApiError) -> ResponseReturnValue:
         return jsonify({"error": str(exc)}), exc.status
+
+    @app.get("/")
+    async def page() -> ResponseReturnValue:
+        index = config.web_dir / "index.html" if config.web_dir else None
+        if index is not None and index.is_file():
+            return await send_file(index)
+        return PLACEHOLDER_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}
 
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:
@@ -195,6 +214,13 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
 
         if not await run_db(insert):
             raise ApiError(409, f"transcript {transcript_id} exists already")
+        if body.get("client_doc") is True:
+            # The client (an agent that started offline) brings the doc, meta included:
+            # a second set of meta values from us would race with its own.
+            return jsonify(
+                {"transcript_id": transcript_id, "org_id": claims.org_id, "title": title,
+                 "language": language, "started_at": None}
+            ), 201  # fmt: skip
         # The doc's first update goes through the log like any other.
         await services.log.append(transcript_id, doc.encode_update())
         services.projector.touch(transcript_id, doc)

@@ -5,7 +5,7 @@ app is here and nothing else is.
 
 Example:
     >>> sorted(OPENAPI["paths"])[:3]
-    ['/auth/login', '/auth/refresh', '/healthz']
+    ['/', '/auth/login', '/auth/refresh']
 """
 
 from __future__ import annotations
@@ -141,6 +141,17 @@ OPENAPI: dict[str, Any] = {
         },
     },
     "paths": {
+        "/": {
+            "get": {
+                "summary": "The web page",
+                "responses": {
+                    "200": {
+                        "description": "HTML",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/healthz": {
             "get": {"summary": "Liveness", "responses": _ok("The relay is up", {"type": "object"})}
         },
@@ -198,6 +209,11 @@ OPENAPI: dict[str, Any] = {
                             "title": {"type": "string"},
                             "language": {"type": ["string", "null"]},
                             "transcript_id": {"type": "string", "description": "optional"},
+                            "client_doc": {
+                                "type": "boolean",
+                                "description": "the client brings the doc, meta included "
+                                "(an agent that started offline): the relay writes none",
+                            },
                         },
                     }
                 ),

@@ -107,6 +107,7 @@ class Projector:
             row.title = meta["title"]
             row.language = meta["language"]
             row.model = meta["model"]
+            row.started_at = meta["started_at"] or row.started_at
             row.segment_count = len(segments)
             row.duration_s = max((s["t1"] for s in segments), default=0.0)
             row.updated_at = datetime.now(UTC)

@@ -20,6 +20,7 @@ import time
 import unicodedata
 import wave
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -597,7 +598,7 @@ def test_record_without_a_microphone(tmp_path: Path, cli_env: dict[str, str]) ->
 
 def test_demo(tmp_path: Path, cli_env: dict[str, str]) -> None:
     out = tmp_path / "demo"
-    run = minuta("demo", "--out", out, env=cli_env, cwd=tmp_path)
+    run = minuta("demo", "--out", out, "--port", "0", "--no-serve", env=cli_env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     assert "Transcribing the bundled sample demo-meeting.ogg" in run.stdout
@@ -613,6 +614,19 @@ def test_demo(tmp_path: Path, cli_env: dict[str, str]) -> None:
     assert "friday" in transcript.lower()
     assert "# Demo meeting" in run.stdout  # the Markdown export is printed too
     assert [p.name for p in tmp_path.iterdir() if p.name != "agent-store"] == ["demo"]
+    # The transcript went through a relay on SQLite: its update log holds the same doc.
+    page = re.search(r"^Page: (http://127\.0\.0\.1:\d+/#/t/(\S+))$", run.stdout, re.MULTILINE)
+    assert page is not None, run.stdout
+    assert "Synced to http://127.0.0.1:" in run.stdout
+    relayed = TranscriptDoc()
+    with closing(sqlite3.connect(out / "relay" / "minuta.sqlite3")) as database:
+        rows = database.execute(
+            "SELECT data FROM doc_updates WHERE transcript_id = ? ORDER BY seq", (page[2],)
+        )
+        for (update,) in rows:
+            relayed.apply_update(update)
+    assert " ".join(s["text"] for s in relayed.snapshot()["segments"]) == transcript
+    assert (out / "relay" / "jwt-secret").stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.parametrize("command", ["transcribe", "record", "devices", "demo"])

@@ -143,7 +143,8 @@ def relay_sync(args: argparse.Namespace, doc: TranscriptDoc, store: LocalStore) 
     """
     if not getattr(args, "relay", None):
         return None
-    credentials = CredentialStore()
+    # ``minuta demo`` keeps its relay's tokens in that relay's folder, not the user's.
+    credentials = CredentialStore(getattr(args, "credentials_file", None))
     tokens = credentials.get(args.relay)
     if tokens is None:
         raise CliError(f"not logged in to {args.relay}: run `minuta login {args.relay}`")
@@ -155,6 +156,7 @@ def relay_sync(args: argparse.Namespace, doc: TranscriptDoc, store: LocalStore) 
                 "transcript_id": meta["transcript_id"],
                 "title": meta["title"],
                 "language": meta["language"],
+                "client_doc": True,
             },
             headers={"Authorization": f"Bearer {tokens.access_token}"},
             timeout=10,

@@ -1,19 +1,30 @@
-"""``minuta demo``: the furthest end-to-end path that exists, on embedded defaults.
+"""``minuta demo``: the whole path on this machine, on embedded defaults.
 
-Transcribes a short bundled recording (a meeting read by espeak-ng) with the bundled
-multilingual base model, on this machine, into the durable local store, and exports it
-to Markdown, SRT, WebVTT and JSON. No server, no download, no configuration.
+Starts a relay on SQLite in ``<out>/relay`` (a demo user with a random password), then
+transcribes a short bundled recording (a meeting read by espeak-ng) with the bundled
+multilingual base model through the agent, which keeps the transcript in its durable
+local store and syncs it to the relay as it goes. It prints the transcript, writes the
+Markdown, SRT, WebVTT and JSON exports, and prints the page URL. No server to install,
+no download, no configuration.
+
+On a terminal the relay keeps serving until Ctrl-C; otherwise (``--no-serve``, scripts,
+CI) it stops once the transcript is synced, and the command to serve it again is shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from engine import export
 
+from ..credentials import CredentialStore, LoginError, login
+from ._common import CliError
+from ._local_relay import DEMO_USER, LocalRelay
 from ._run import add_asr_arguments, prepare_out, print_final
 from .transcribe import transcribe_file
 
@@ -23,7 +34,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "demo-meeting.ogg"
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "demo",
-        help="transcribe a bundled sample end to end, on embedded defaults",
+        help="transcribe a bundled sample through a local relay, on embedded defaults",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -32,7 +43,15 @@ def register(sub: Any) -> None:
         metavar="DIR",
         type=Path,
         default=Path("minuta-demo"),
-        help="where to write the exports (default: ./minuta-demo)",
+        help="where to write the exports and the relay's data (default: ./minuta-demo)",
+    )
+    p.add_argument("--port", type=int, default=8765, help="the relay's port (default 8765)")
+    serve = p.add_mutually_exclusive_group()
+    serve.add_argument(
+        "--serve", dest="serve", action="store_true", default=None, help="keep the relay up"
+    )
+    serve.add_argument(
+        "--no-serve", dest="serve", action="store_false", help="stop the relay when done"
     )
     add_asr_arguments(p)
     p.set_defaults(run=run)
@@ -40,12 +59,35 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     prepare_out(args.out)
-    print(f"Transcribing the bundled sample {SAMPLE.name} on this machine:")
-    doc = transcribe_file(
-        args, SAMPLE, args.out,
-        transcript_id=f"demo-{datetime.now():%Y%m%d-%H%M%S-%f}", title=args.title or "Demo meeting",
-        on_final=print_final,
-    )  # fmt: skip
-    print()
-    print(export(doc.snapshot(), "md"), end="")
+    data_dir = (args.out / "relay").resolve()
+    with LocalRelay(data_dir, args.port) as relay:
+        print(f"Relay on {relay.url} (SQLite in {data_dir}).")
+        credentials = CredentialStore(data_dir / "credentials.json")
+        try:
+            credentials.put(login(relay.url, DEMO_USER, relay.password))
+        except LoginError as exc:
+            raise CliError(f"cannot log in to the demo relay: {exc}") from None
+        args.relay, args.credentials_file = relay.url, credentials.path
+        transcript_id = f"demo-{datetime.now():%Y%m%d-%H%M%S}"
+        print(f"Transcribing the bundled sample {SAMPLE.name} on this machine:")
+        doc = transcribe_file(
+            args, SAMPLE, args.out, transcript_id=transcript_id,
+            title=args.title or "Demo meeting", on_final=print_final,
+        )  # fmt: skip
+        print()
+        print(export(doc.snapshot(), "md"), end="")
+        print()
+        print(f"Page: {relay.url}/#/t/{transcript_id}")
+        print(f"Log in as {DEMO_USER!r} with the password in {data_dir / 'demo-password'}.")
+        serve = args.serve if args.serve is not None else sys.stdin.isatty()
+        if serve:
+            print("The relay is serving; Ctrl-C stops it.")
+            with contextlib.suppress(KeyboardInterrupt):
+                relay.wait()
+        else:
+            print(
+                "The relay stopped. Serve it again with:\n"
+                f"  JWT_SECRET=$(cat {data_dir / 'jwt-secret'}) minuta relay "
+                f"--data-dir {data_dir} --port {relay.url.rsplit(':', 1)[1]}"
+            )
     return 0
