@@ -18,7 +18,7 @@ import websockets
 from pycrdt import Provider
 from websockets.asyncio.client import ClientConnection
 
-from engine import TranscriptDoc
+from engine import TranscriptDoc, decode_state
 from relay import protocol
 
 from .credentials import CredentialStore, LoginError, Tokens, refresh
@@ -41,25 +41,6 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         base = min(self.max_s, self.first_s * 2**attempt)
         return base * random.uniform(1 - self.jitter, 1 + self.jitter)
-
-
-def decode_state(state: bytes) -> dict[int, int]:
-    """A Yjs state vector as {client id: clock}.
-
-    Example:
-        >>> decode_state(bytes([1, 5, 3]))
-        {5: 3}
-    """
-    values: list[int] = []
-    value = shift = 0
-    for byte in state:
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            values.append(value)
-            value = shift = 0
-    count, pairs = (values[0], values[1:]) if values else (0, [])
-    return {pairs[2 * i]: pairs[2 * i + 1] for i in range(min(count, len(pairs) // 2))}
 
 
 def _closed(exc: BaseException) -> bool:

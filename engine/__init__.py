@@ -26,6 +26,8 @@ from ._schema import Segment as Segment
 from ._schema import Snapshot as Snapshot
 from ._schema import Summary as Summary
 from ._schema import Word as Word
+from ._state import covers as covers
+from ._state import decode_state as decode_state
 from .exports import EXTENSIONS as EXTENSIONS
 from .exports import FORMATS as FORMATS
 from .exports import MEDIA_TYPES as MEDIA_TYPES
@@ -49,6 +51,8 @@ __all__ = [
     "TranscriptError",
     "UnknownSegmentError",
     "Word",
+    "covers",
+    "decode_state",
     "dumps_json",
     "export",
     "from_json",

@@ -12,17 +12,20 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session
 
+from engine import Segment as SegmentData
 from engine import Snapshot, TranscriptDoc, TranscriptError
 
 from .db import Action, Segment, Transcript, writer
 from .metrics import Metrics
 
 log = logging.getLogger("minuta.relay")
+MAX_REMEMBERED = 256  # transcripts whose last snapshot is kept, to write only changes
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Projector:
         self.max_wait_s = max_wait_s
         self.metrics = metrics or Metrics()
         self._dirty: dict[str, _Dirty] = {}
+        # The segment rows last written per transcript, most recent last (see _write).
+        self._written: dict[str, dict[str, dict[str, Any]]] = {}
 
     def touch(self, transcript_id: str, doc: TranscriptDoc) -> None:
         now = time.monotonic()
@@ -99,7 +104,13 @@ class Projector:
 
     def _write(self, transcript_id: str, snapshot: Snapshot) -> None:
         meta = snapshot["meta"]
-        segments = snapshot["segments"]
+        segments = {s["segment_id"]: _segment_row(transcript_id, s) for s in snapshot["segments"]}
+        # Only what changed since our last snapshot of this transcript: rewriting all 1,500
+        # segments of a 2-hour transcript would hold SQLite's write lock long enough to
+        # delay the update log's commits (and so every acknowledgement).
+        before = self._written.pop(transcript_id, None) or {}
+        stale = [k for k in before if k not in segments or before[k] != segments[k]]
+        fresh = [row for k, row in segments.items() if before.get(k) != row]
         with Session(writer(self.engine)) as session, session.begin():
             row = session.get(Transcript, transcript_id)
             if row is None:  # deleted meanwhile
@@ -109,28 +120,17 @@ class Projector:
             row.model = meta["model"]
             row.started_at = meta["started_at"] or row.started_at
             row.segment_count = len(segments)
-            row.duration_s = max((s["t1"] for s in segments), default=0.0)
+            row.duration_s = max((s["t1"] for s in snapshot["segments"]), default=0.0)
             row.updated_at = datetime.now(UTC)
-            session.execute(delete(Segment).where(Segment.transcript_id == transcript_id))
+            mine = Segment.transcript_id == transcript_id
+            if not before:  # first snapshot since we started: start from a clean slate
+                session.execute(delete(Segment).where(mine))
+            for chunk in range(0, len(stale), 500):
+                ids = stale[chunk : chunk + 500]
+                session.execute(delete(Segment).where(mine, Segment.segment_id.in_(ids)))
+            if fresh:
+                session.execute(insert(Segment), fresh)
             session.execute(delete(Action).where(Action.transcript_id == transcript_id))
-            session.add_all(
-                Segment(
-                    transcript_id=transcript_id,
-                    segment_id=s["segment_id"],
-                    rev=s["rev"],
-                    t0=s["t0"],
-                    t1=s["t1"],
-                    text=s["text"],
-                    speaker=s["speaker"],
-                    conf=s["conf"],
-                    final=s["final"],
-                    lang=s["lang"],
-                    source=s["source"],
-                    edited_by=s["edited_by"],
-                    edited_at=s["edited_at"],
-                )
-                for s in segments
-            )
             session.add_all(
                 Action(
                     transcript_id=transcript_id,
@@ -145,3 +145,24 @@ class Projector:
                 )
                 for a in snapshot["actions"]
             )
+        self._written[transcript_id] = segments
+        while len(self._written) > MAX_REMEMBERED:  # forget the least recently written
+            del self._written[next(iter(self._written))]
+
+
+def _segment_row(transcript_id: str, s: SegmentData) -> dict[str, Any]:
+    return {
+        "transcript_id": transcript_id,
+        "segment_id": s["segment_id"],
+        "rev": s["rev"],
+        "t0": s["t0"],
+        "t1": s["t1"],
+        "text": s["text"],
+        "speaker": s["speaker"],
+        "conf": s["conf"],
+        "final": s["final"],
+        "lang": s["lang"],
+        "source": s["source"],
+        "edited_by": s["edited_by"],
+        "edited_at": s["edited_at"],
+    }

@@ -21,14 +21,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
+import anyio.to_process
 from pycrdt import Doc
 
 from . import protocol
+from .compaction import squash
 from .metrics import Metrics
 from .protocol import Kind
 from .updatecheck import InvalidUpdateError, check_state_vector, check_update
 from .updates import LogClosedError, UpdateLog
 
+# A room stored as this many updates or more (not compacted yet) is loaded through a
+# worker process.
+SQUASH_ROWS = 2000
 # An update that changes nothing (the empty update yrs encodes).
 EMPTY_UPDATE = b"\x00\x00"
 
@@ -74,7 +79,12 @@ class Room:
         self._changed = True
 
     async def load(self) -> None:
-        for data in await self.log.load(self.transcript_id):
+        updates = await self.log.load(self.transcript_id)
+        if len(updates) >= SQUASH_ROWS:
+            # Decoding thousands of rows holds the GIL (140 ms for a 2-hour transcript):
+            # squash them in a worker process, and apply one update here.
+            updates = [await anyio.to_process.run_sync(squash, updates)]
+        for data in updates:
             self.doc.apply_update(data)
 
     async def join(self, connection: Connection) -> None:

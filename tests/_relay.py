@@ -21,8 +21,7 @@ import anyio
 import httpx
 from websockets.asyncio.client import ClientConnection
 
-from agent.sync import decode_state
-from engine import Origin, TranscriptDoc
+from engine import Origin, TranscriptDoc, decode_state
 from relay import protocol
 from relay.auth import TokenConfig, issue_pair
 from relay.protocol import Kind

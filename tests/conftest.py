@@ -188,3 +188,12 @@ def pg_url(pg_admin: psycopg.Connection[TupleRow]) -> Iterator[str]:
         pg_admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file in tmp_path, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'relay.sqlite3'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url

@@ -116,15 +116,6 @@ TABLES: dict[str, set[str]] = {
 # ----------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a SQLite file in tmp_path, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'relay.sqlite3'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 @pytest.fixture
 def engines() -> Iterator[Callable[[str | URL], Engine]]:
     """``connect``, with every engine disposed at the end (before a database is dropped)."""

@@ -18,8 +18,7 @@ from conftest import PG_HOST_URL
 from psycopg import sql
 from sqlalchemy import text
 
-from agent.sync import decode_state
-from engine import TranscriptDoc
+from engine import TranscriptDoc, decode_state
 from relay import protocol
 from relay.db import connect
 
