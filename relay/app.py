@@ -24,7 +24,7 @@ from engine import EXTENSIONS, FORMATS, MEDIA_TYPES, TranscriptDoc, export
 
 from .auth import Claims, TokenConfig, TokenError, issue_pair, verify, verify_password
 from .db import AuditEvent, DocUpdate, Transcript, User, check_migrated, writer
-from .limits import ConnectionLimits, Throttle
+from .limits import ConnectionLimits, KeyedBuckets, Throttle
 from .metrics import CONTENT_TYPE, Metrics, ReconnectTracker
 from .openapi import OPENAPI
 from .projections import Projector
@@ -38,6 +38,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
+CLOSE_TRY_AGAIN = 1013  # too many new connections: clients retry with their backoff
 # Served at / until the web page is built into ``web_dir``.
 PLACEHOLDER_PAGE = """<!doctype html>
 <html lang="en"><meta charset="utf-8"><title>Minuta relay</title>
@@ -88,6 +89,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
 
     metrics = services.metrics
     reconnects = ReconnectTracker()
+    connects = KeyedBuckets(config.limits.connects)
 
     def rooms() -> Rooms:
         return services.rooms
@@ -344,8 +346,16 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         try:
             claims = verify(config.tokens, ws.args.get("token"))
         except TokenError as exc:
-            await run_db(audit, "reject", None, transcript_id, reason=exc.reason)
+            # Audited, unless one address keeps trying (each audit is a database write).
+            if connects.allow(f"address:{ws.remote_addr}"):
+                await run_db(audit, "reject", None, transcript_id, reason=exc.reason)
+            else:
+                metrics.rejected.labels("connect_rate").inc()
             await ws.close(CLOSE_UNAUTHORIZED, str(exc))
+            return
+        if not connects.allow(f"user:{claims.username}"):
+            metrics.rejected.labels("connect_rate").inc()
+            await ws.close(CLOSE_TRY_AGAIN, "too many new connections: try again later")
             return
         row = await run_db(_find, engine, transcript_id)
         if row is None:
@@ -371,7 +381,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                 if isinstance(frame, str):
                     frame = frame.encode()
                 if len(frame) > config.max_frame_bytes:
-                    metrics.rejected.labels("too large").inc()
+                    metrics.rejected.labels("too_large").inc()
                     await ws.close(
                         CLOSE_MALFORMED, f"frames are limited to {config.max_frame_bytes} bytes"
                     )

@@ -45,6 +45,16 @@ class TokenBucket:
         self._tokens -= min(cost, self.limit.burst)  # a frame larger than the burst still passes
         return 0.0 if self._tokens >= 0 else -self._tokens / self.limit.per_s
 
+    def try_take(self, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are that many; never goes into debt."""
+        now = self.clock()
+        self._tokens = min(self.limit.burst, self._tokens + (now - self._at) * self.limit.per_s)
+        self._at = now
+        if self._tokens < cost:
+            return False
+        self._tokens -= cost
+        return True
+
 
 @dataclass(frozen=True)
 class ConnectionLimits:
@@ -52,6 +62,9 @@ class ConnectionLimits:
 
     frames: RateLimit = RateLimit(per_s=2000, burst=4000)
     bytes: RateLimit = RateLimit(per_s=4 * 2**20, burst=16 * 2**20)
+    # New connections per user (and, before a token is checked, per address): a page
+    # reconnects once after a network change, a script in a loop a thousand times.
+    connects: RateLimit = RateLimit(per_s=5, burst=30)
 
 
 class Throttle:
@@ -69,3 +82,28 @@ class Throttle:
 
     def delay(self, size: int) -> float:
         return max(self.frames.take(), self.bytes.take(size))
+
+
+class KeyedBuckets:
+    """One bucket per key (a user, an address), for the ``max_keys`` most recent keys.
+
+    Example:
+        >>> gate = KeyedBuckets(RateLimit(per_s=1, burst=2), clock=lambda: 0.0)
+        >>> [gate.allow("ana") for _ in range(3)], gate.allow("bo")
+        ([True, True, False], True)
+    """
+
+    def __init__(
+        self, limit: RateLimit, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.max_keys = max_keys
+        self.clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def allow(self, key: str) -> bool:
+        bucket = self._buckets.pop(key, None) or TokenBucket(self.limit, self.clock)
+        self._buckets[key] = bucket  # most recent last
+        if len(self._buckets) > self.max_keys:
+            del self._buckets[next(iter(self._buckets))]
+        return bucket.try_take()

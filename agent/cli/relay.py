@@ -42,6 +42,13 @@ def register(sub: Any) -> None:
         help="per-connection rate limit: a faster client is slowed down (default 2000)",
     )
     p.add_argument(
+        "--max-connects-per-s",
+        type=float,
+        default=5,
+        help="new websocket connections per user (and per address before login); "
+        "bursts of 6x pass (default 5)",
+    )
+    p.add_argument(
         "--compact-every",
         type=float,
         default=60.0,
@@ -69,11 +76,14 @@ def run(args: argparse.Namespace) -> int:
         check_migrated(engine)
     except NotMigratedError as exc:
         raise CliError(str(exc)) from None
-    if args.max_frames_per_s <= 0 or args.compact_every <= 0:
-        raise CliError("--max-frames-per-s and --compact-every must be positive")
+    if min(args.max_frames_per_s, args.max_connects_per_s, args.compact_every) <= 0:
+        raise CliError(
+            "--max-frames-per-s, --max-connects-per-s and --compact-every must be positive"
+        )
     limits = ConnectionLimits(
         frames=RateLimit(args.max_frames_per_s, burst=2 * args.max_frames_per_s),
         bytes=RateLimit(4 * 2**20, burst=max(16 * 2**20, 2 * args.max_frame_bytes)),
+        connects=RateLimit(args.max_connects_per_s, burst=6 * args.max_connects_per_s),
     )
     relay_config = RelayConfig(
         engine,
