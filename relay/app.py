@@ -6,6 +6,7 @@ that blocks (SQL, password hashing) runs in worker threads, off the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 from quart import Quart, jsonify, request, send_file, websocket
 from quart.typing import ResponseReturnValue
 from sqlalchemy import Engine, func, select
@@ -29,7 +31,7 @@ from .metrics import CONTENT_TYPE, Metrics, ReconnectTracker
 from .openapi import OPENAPI
 from .projections import Projector
 from .protocol import MAX_FRAME_BYTES, ProtocolError
-from .rooms import Connection, Room, RoomClosedError, Rooms
+from .rooms import Accepted, Connection, Room, RoomClosedError, Rooms
 from .updates import UpdateLog
 
 # Close codes sent after accept, so browsers (y-websocket) stop retrying: 4400-4499.
@@ -38,6 +40,8 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
+# Updates a connection may have applied and not yet acknowledged.
+MAX_IN_FLIGHT = 64
 CLOSE_TRY_AGAIN = 1013  # too many new connections: clients retry with their backoff
 # Served at / until the web page is built into ``web_dir``.
 PLACEHOLDER_PAGE = """<!doctype html>
@@ -374,37 +378,62 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             metrics.reconnects.inc()
         throttle = Throttle(config.limits)
         metrics.connections.inc()
+        # Frames are read and applied here; their commits are finished, in order, by
+        # the settler, which acks all that have committed in one frame.
+        send, settle = anyio.create_memory_object_stream[Accepted](MAX_IN_FLIGHT)
+
+        async def settler() -> None:
+            async with settle:
+                async for first in settle:
+                    batch = [first]
+                    with contextlib.suppress(anyio.WouldBlock):
+                        while len(batch) < MAX_IN_FLIGHT:
+                            batch.append(settle.receive_nowait())
+                    await room.settle(connection, batch)
+
         try:
-            await room.join(connection)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(settler)
+                await room.join(connection)
+                code, reason = await read_frames(room, connection, send, throttle)
+                await ws.close(code, reason)
+                tg.cancel_scope.cancel()
+        except* RoomClosedError:
+            await ws.close(CLOSE_STORE_FAILED, "the relay could not store your update")
+        finally:
+            # Quart cancels this handler when the client goes: clean up here.
+            metrics.connections.dec()
+            reconnects.left(claims.username, transcript_id)
+            rooms().release(room, connection)
+
+    async def read_frames(
+        room: Room,
+        connection: Connection,
+        send: MemoryObjectSendStream[Accepted],
+        throttle: Throttle,
+    ) -> tuple[int, str]:
+        """Take frames until one is refused; returns the close code and reason."""
+        ws = websocket._get_current_object()  # type: ignore[attr-defined]
+        async with send:
             while True:
                 frame = await ws.receive()
                 if isinstance(frame, str):
                     frame = frame.encode()
                 if len(frame) > config.max_frame_bytes:
                     metrics.rejected.labels("too_large").inc()
-                    await ws.close(
-                        CLOSE_MALFORMED, f"frames are limited to {config.max_frame_bytes} bytes"
-                    )
-                    return
+                    return CLOSE_MALFORMED, f"frames are limited to {config.max_frame_bytes} bytes"
                 # Over its rate, a client waits: we stop reading, and TCP slows it down.
                 delay = throttle.delay(len(frame))
                 if delay > 0:
                     metrics.throttled_seconds.inc(delay)
                     await anyio.sleep(delay)
                 try:
-                    await room.receive(connection, frame)
+                    accepted = await room.accept(connection, frame)
                 except ProtocolError as exc:
                     metrics.rejected.labels("malformed").inc()
-                    await ws.close(CLOSE_MALFORMED, str(exc)[:120])
-                    return
-                except RoomClosedError:
-                    await ws.close(CLOSE_STORE_FAILED, "the relay could not store your update")
-                    return
-        finally:
-            # Quart cancels this handler when the client goes: clean up here.
-            metrics.connections.dec()
-            reconnects.left(claims.username, transcript_id)
-            rooms().release(room, connection)
+                    return CLOSE_MALFORMED, str(exc)[:120]
+                if accepted is not None:
+                    await send.send(accepted)  # waits while MAX_IN_FLIGHT are unsettled
 
     return app
 

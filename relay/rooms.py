@@ -6,10 +6,14 @@ duplicate content) and applies each client update in this order:
 1. parse the frame strictly (:mod:`relay.protocol`), and drop a viewer's writes;
 2. check the update's structure (:mod:`relay.updatecheck`: yrs can take half a second
    to reject a crafted one, holding the GIL), then apply it to the room's doc;
-3. append it to the update log and wait for the commit (group commit);
-4. acknowledge it to the sender with the room's state vector, and send it to the others.
+3. submit it to the update log (group commit) and, once committed, send it to the others
+   and acknowledge it to the sender with the doc's state vector as it was right after
+   this update was applied.
 
-So nothing is acknowledged, or shown to anyone else, before it is on disk. If the commit
+So nothing is acknowledged, or shown to anyone else, before it is on disk. A connection's
+frames are pipelined: ``accept`` applies an update and queues its commit, ``settle``
+finishes it later, so one client is not held to one commit at a time, and several of its
+updates committed together get one acknowledgement. If the commit
 fails the room is closed and dropped: its doc may hold an update the log lacks, and the
 next join reloads it from the log.
 """
@@ -17,7 +21,7 @@ next join reloads it from the log.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -29,13 +33,23 @@ from .compaction import squash
 from .metrics import Metrics
 from .protocol import Kind
 from .updatecheck import InvalidUpdateError, check_state_vector, check_update
-from .updates import LogClosedError, UpdateLog
+from .updates import Commit, LogClosedError, UpdateLog
 
 # A room stored as this many updates or more (not compacted yet) is loaded through a
 # worker process.
 SQUASH_ROWS = 2000
 # An update that changes nothing (the empty update yrs encodes).
 EMPTY_UPDATE = b"\x00\x00"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An update applied to a room's doc, waiting for its commit and acknowledgement."""
+
+    commit: Commit
+    data: bytes | None  # None: nothing new, only an acknowledgement is due
+    state: bytes  # the doc's state vector right after it was applied
+    arrived: float  # perf_counter() when its frame arrived
 
 
 class RoomClosedError(Exception):
@@ -96,11 +110,26 @@ class Room:
         self.connections.discard(connection)
 
     async def receive(self, connection: Connection, frame: bytes) -> None:
-        """Handle one frame from ``connection``.
+        """Handle one frame from ``connection``, up to its acknowledgement.
 
         Raises:
             ProtocolError: a malformed frame (the caller closes the connection).
             RoomClosedError: the update could not be stored.
+        """
+        accepted = await self.accept(connection, frame)
+        if accepted is not None:
+            await self.settle(connection, [accepted])
+
+    async def accept(self, connection: Connection, frame: bytes) -> Accepted | None:
+        """Take one frame: answer it, or apply its update and queue its commit.
+
+        Returns what :meth:`settle` must finish (an update, or a request for an ack), or
+        None. A connection may accept more frames before settling the earlier ones, as
+        long as it settles them in order.
+
+        Raises:
+            ProtocolError: a malformed frame (the caller closes the connection).
+            RoomClosedError: the room could not store an earlier update.
         """
         arrived = time.perf_counter()
         message = protocol.parse(frame)
@@ -110,44 +139,63 @@ class Room:
             except InvalidUpdateError as exc:
                 raise protocol.ProtocolError(f"not a valid state vector: {exc}") from None
             await connection.send(protocol.sync_step2(self.doc.get_update(message.payload)))
-            return
+            return None
         if message.kind == Kind.AWARENESS:
             await self._broadcast(protocol.awareness(message.payload), exclude=connection)
-            return
+            return None
         if not connection.can_write:
             if not connection.told_read_only:  # once is enough
                 connection.told_read_only = True
                 await connection.send(protocol.notice("read-only: your changes are not kept"))
-            return
-        await self._apply(connection, message.payload, arrived)
+            return None
+        return self._apply(message.payload, arrived)
 
-    async def _apply(self, connection: Connection, data: bytes, arrived: float) -> None:
+    def _apply(self, data: bytes, arrived: float) -> Accepted:
         if self.closed:
             raise RoomClosedError("the room is closed")
-        if data == EMPTY_UPDATE:
-            await connection.send(protocol.ack(self.doc.get_state()))
-            return
         self._changed = False
+        if data != EMPTY_UPDATE:
+            try:
+                check_update(data)
+                self.doc.apply_update(data)
+            except Exception as exc:  # ours, or yrs: ValueError or RuntimeError
+                raise protocol.ProtocolError(f"not a valid update: {exc}") from None
+        # The state right after this update: once its commit is done, so are the commits
+        # of everything applied before it (they were submitted first), so an ack of this
+        # state never covers an update that is not on disk.
+        state = self.doc.get_state()
         try:
-            check_update(data)
-            self.doc.apply_update(data)
-        except Exception as exc:  # ours, or yrs: ValueError or RuntimeError
-            raise protocol.ProtocolError(f"not a valid update: {exc}") from None
-        if not self._changed:
-            await connection.send(protocol.ack(self.doc.get_state()))
-            return
-        try:
-            await self.log.append(self.transcript_id, data)
+            if self._changed:
+                return Accepted(self.log.submit(self.transcript_id, data), data, state, arrived)
+            # Nothing new (an echo): acknowledge once what came before is committed.
+            return Accepted(self.log.submit(self.transcript_id, None), None, state, arrived)
         except LogClosedError as exc:
             self.closed = True
             raise RoomClosedError(str(exc)) from exc
-        self.metrics.persist_seconds.observe(time.perf_counter() - arrived)
-        self.metrics.stored()
-        if self.on_stored is not None:
+
+    async def settle(self, connection: Connection, accepted: Sequence[Accepted]) -> None:
+        """Wait for the commits of ``accepted`` (in order), relay the updates to the other
+        connections, and send ``connection`` one acknowledgement for all of them.
+
+        Raises:
+            RoomClosedError: an update could not be stored.
+        """
+        for item in accepted:
+            try:
+                await item.commit.wait()
+            except LogClosedError as exc:
+                self.closed = True
+                raise RoomClosedError(str(exc)) from exc
+            if item.data is not None:
+                self.metrics.persist_seconds.observe(time.perf_counter() - item.arrived)
+                self.metrics.stored()
+                await self._broadcast(protocol.update(item.data), exclude=connection)
+        if self.on_stored is not None and any(item.data is not None for item in accepted):
             self.on_stored(self)
-        await self._broadcast(protocol.update(data), exclude=connection)
-        await connection.send(protocol.ack(self.doc.get_state()))
-        self.metrics.ack_seconds.observe(time.perf_counter() - arrived)
+        await connection.send(protocol.ack(accepted[-1].state))
+        now = time.perf_counter()
+        for item in accepted:
+            self.metrics.ack_seconds.observe(now - item.arrived)
 
     async def _broadcast(self, frame: bytes, *, exclude: Connection) -> None:
         for other in list(self.connections):
@@ -189,6 +237,9 @@ class Rooms:
         async with lock:
             room = self._rooms.get(transcript_id)
             if room is None or room.closed:
+                # Updates of a room just unloaded may still be on their way to the
+                # database: let them land before reading it.
+                await self.log.submit(transcript_id, None).wait()
                 room = Room(transcript_id, self.log, self.on_stored, self.metrics)
                 await room.load()
                 self._rooms[transcript_id] = room

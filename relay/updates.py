@@ -33,13 +33,26 @@ class LogClosedError(Exception):
     """An append after the log was closed, or one its writer could not commit."""
 
 
-@dataclass
-class _Pending:
+@dataclass(eq=False)
+class Commit:
+    """An append on its way to the database (see :meth:`UpdateLog.submit`)."""
+
     transcript_id: str
-    data: bytes
+    data: bytes | None  # None: a barrier, done once everything before it is committed
     done: anyio.Event = field(default_factory=anyio.Event)
     seq: int | None = None
     error: BaseException | None = None
+
+    async def wait(self) -> int | None:
+        """The update's ``seq`` once committed (None for a barrier).
+
+        Raises:
+            LogClosedError: it could not be stored.
+        """
+        await self.done.wait()
+        if self.error is not None:
+            raise LogClosedError(f"the update was not stored: {self.error}") from self.error
+        return self.seq
 
 
 class UpdateLog:
@@ -63,14 +76,14 @@ class UpdateLog:
         self.engine = engine
         self.max_delay_s = max_delay_s
         self.max_batch = max_batch
-        self._send: MemoryObjectSendStream[_Pending] | None = None
+        self._send: MemoryObjectSendStream[Commit] | None = None
         self._task_group: TaskGroup | None = None
         self.commits = 0  # transactions written, for metrics
         self.appended = 0  # updates written
         self.backlog = 0  # appends waiting for their commit
 
     async def __aenter__(self) -> UpdateLog:
-        send, receive = anyio.create_memory_object_stream[_Pending](math.inf)
+        send, receive = anyio.create_memory_object_stream[Commit](math.inf)
         self._send = send
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
@@ -94,21 +107,25 @@ class UpdateLog:
 
     async def append(self, transcript_id: str, data: bytes) -> int:
         """Store ``data`` durably; returns its ``seq`` once committed."""
+        seq = await self.submit(transcript_id, data).wait()
+        assert seq is not None
+        return seq
+
+    def submit(self, transcript_id: str, data: bytes | None) -> Commit:
+        """Queue ``data`` for the next commit without waiting for it.
+
+        Commits complete in the order they were submitted, so a caller that submits
+        one update after another can wait for the last one only. ``data=None`` is a
+        barrier: done once everything submitted before it is committed.
+        """
         if self._send is None:
             raise LogClosedError("the update log is closed")
-        pending = _Pending(transcript_id, data)
+        commit = Commit(transcript_id, data)
+        self._send.send_nowait(commit)
         self.backlog += 1
-        try:
-            await self._send.send(pending)
-            await pending.done.wait()
-        finally:
-            self.backlog -= 1
-        if pending.error is not None:
-            raise LogClosedError(f"the update was not stored: {pending.error}") from pending.error
-        assert pending.seq is not None
-        return pending.seq
+        return commit
 
-    async def _writer(self, receive: MemoryObjectReceiveStream[_Pending]) -> None:
+    async def _writer(self, receive: MemoryObjectReceiveStream[Commit]) -> None:
         async with receive:
             async for first in receive:
                 batch = [first]
@@ -116,23 +133,27 @@ class UpdateLog:
                 with anyio.move_on_after(self.max_delay_s):
                     while len(batch) < self.max_batch:
                         batch.append(await receive.receive())
+                updates = [c for c in batch if c.data is not None]
                 try:
-                    seqs = await anyio.to_thread.run_sync(self._commit, batch)
+                    if updates:
+                        seqs = await anyio.to_thread.run_sync(self._commit, updates)
                 except Exception as exc:  # disk full, database gone: tell every waiter
-                    for pending in batch:
-                        pending.error = exc
+                    for commit in batch:
+                        commit.error = exc
                 else:
-                    for pending, seq in zip(batch, seqs, strict=True):
-                        pending.seq = seq
-                    self.commits += 1
-                    self.appended += len(batch)
-                for pending in batch:
-                    pending.done.set()
+                    if updates:
+                        for commit, seq in zip(updates, seqs, strict=True):
+                            commit.seq = seq
+                        self.commits += 1
+                        self.appended += len(updates)
+                for commit in batch:
+                    commit.done.set()
+                self.backlog -= len(batch)
 
-    def _commit(self, batch: Sequence[_Pending]) -> list[int]:
+    def _commit(self, batch: Sequence[Commit]) -> list[int]:
         now = datetime.now(UTC)
         rows = [
-            {"transcript_id": p.transcript_id, "data": p.data, "received_at": now} for p in batch
+            {"transcript_id": c.transcript_id, "data": c.data, "received_at": now} for c in batch
         ]
         with self.engine.begin() as connection:
             result = connection.execute(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Text
 from sqlalchemy import Engine, text
 
-from engine import Origin, TranscriptDoc
+from engine import Origin, TranscriptDoc, covers, decode_state
 from relay import protocol
 from relay.db import connect, upgrade
 from relay.protocol import Kind, ProtocolError
@@ -80,6 +80,41 @@ def test_an_update_is_stored_then_acked_and_relayed(engine: Engine) -> None:
     assert len(ana.acks()) == 2
     assert bo.doc.snapshot()["segments"][0]["text"] == "hola"
     assert not bo.acks()  # acks go to the sender only
+
+
+def test_pipelined_updates_are_committed_in_order_and_acked_once(engine: Engine) -> None:
+    """A client may send many updates before the first is committed: each is relayed
+    once committed, and one ack covers all of them (and no uncommitted one)."""
+
+    async def main() -> tuple[Client, Client, list[bytes], list[bool]]:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-1")
+            ana, bo = Client("ana"), Client("bo")
+            await room.join(ana.connection)
+            await room.join(bo.connection)
+            accepted = []
+            for n in range(5):
+                frame = frame_of_changes(
+                    ana,
+                    lambda n=n: ana.doc.upsert_segment(f"s{n}", rev=1, text="x", t0=n, t1=n + 1),
+                )
+                item = await room.accept(ana.connection, frame)
+                assert item is not None
+                accepted.append(item)
+            # An echo of what the room has: only an ack is due, after the commits above.
+            echo = await room.accept(ana.connection, protocol.update(ana.doc.encode_update()))
+            assert echo is not None and echo.data is None
+            committed_before = [item.commit.done.is_set() for item in accepted]
+            await room.settle(ana.connection, [*accepted, echo])
+            return ana, bo, await log.load("t-1"), committed_before
+
+    ana, bo, stored, committed_before = anyio.run(main)
+    assert not any(committed_before)  # accept did not wait for the database
+    assert len(stored) == 5
+    assert len(ana.acks()) == 1
+    acked = decode_state(protocol.parse_payload(ana.acks()[0]))
+    assert covers(acked, decode_state(ana.doc.state_vector()))
+    assert sorted(bo.doc.segment_ids()) == [f"s{n}" for n in range(5)]
 
 
 def test_sync_handshake_both_ways(engine: Engine) -> None:
