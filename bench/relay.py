@@ -53,6 +53,7 @@ Prints a Markdown table on stdout (progress on stderr).
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import math
 import multiprocessing
@@ -91,7 +92,7 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 import bench.engine as engine_bench  # noqa: E402
-from engine import TranscriptDoc  # noqa: E402
+from engine import TranscriptDoc, decode_state  # noqa: E402
 from relay import protocol  # noqa: E402
 from relay.compaction import Compactor  # noqa: E402
 from relay.db import connect as db_connect  # noqa: E402
@@ -204,9 +205,16 @@ def live_updates(n: int, seed: int) -> list[bytes]:
     """``n`` chained updates as a live agent sends them, ~150-350 bytes each: every one the
     next partial revision of the current segment (a word or two longer, no word timings),
     the last revision of a segment final. A fresh Yjs client id for each call."""
+    return live_updates_with_clocks(n, seed)[0]
+
+
+def live_updates_with_clocks(n: int, seed: int) -> tuple[list[bytes], int, list[int]]:
+    """:func:`live_updates`, with the Yjs client id and its clock after each update
+    (an ACK covers an update when its clock for the client id reaches that)."""
     rng = random.Random(seed)
     doc = TranscriptDoc()
     out: list[bytes] = []
+    ends: list[int] = []
     segment, clock, words = 0, 0.0, list[str]()
     target = rng.randint(6, 14)
     for _ in range(n):
@@ -218,10 +226,11 @@ def live_updates(n: int, seed: int) -> list[bytes]:
             t1=clock + 0.4 * len(words), speaker="S1", conf=0.8, final=final, lang="en",
         )  # fmt: skip
         out.append(doc.encode_update(state))
+        ends.append(decode_state(doc.state_vector())[doc.client_id])
         if final:
             clock += 0.4 * len(words) + 0.3
             segment, words, target = segment + 1, [], rng.randint(6, 14)
-    return out
+    return out, doc.client_id, ends
 
 
 class _Recorder(TranscriptDoc):
@@ -521,6 +530,10 @@ class Client:
         self.all_acked = anyio.Event()
         self.expected_acks = -1
         self.window = anyio.Semaphore(window)
+        # Our Yjs client id and its clock after each update we send: the relay may
+        # acknowledge several updates with one ACK (its state vector covers them all).
+        self.client_id: int | None = None
+        self.ends: list[int] = []
 
     async def run(self) -> None:
         try:
@@ -532,8 +545,14 @@ class Client:
                     if not self.ready.is_set():
                         self.ready.set()
                         continue
-                    self.acks.append(now)
-                    self.window.release()
+                    if self.client_id is None:  # one update per ACK (figure 5)
+                        covered = len(self.acks) + 1
+                    else:
+                        clock = decode_state(protocol.parse_payload(frame)).get(self.client_id, 0)
+                        covered = bisect.bisect_right(self.ends, clock)
+                    for _ in range(covered - len(self.acks)):
+                        self.acks.append(now)
+                        self.window.release()
                     if len(self.acks) == self.expected_acks:
                         self.all_acked.set()
                 elif frame[0] == protocol.SYNC:
@@ -638,10 +657,11 @@ def client_process(plan: Plan, pipe: Pipe) -> None:
 
 async def _drive(plan: Plan, go: Callable[[], Awaitable[float]], outcome: Outcome) -> None:
     """Connect the plan's clients, wait for ``go()``'s start time, send, collect timings."""
-    frames = [
-        [protocol.update(u) for u in live_updates(plan["count"], plan["seed"] * 1000 + i)]
+    made = [
+        live_updates_with_clocks(plan["count"], plan["seed"] * 1000 + i)
         for i in range(len(plan["rooms"]))
     ]
+    frames = [[protocol.update(u) for u in updates] for updates, _, _ in made]
     index = [{frame: i for i, frame in enumerate(room)} for room in frames]
     joined: dict[int, list[Client]] = {}  # room -> [writer, *readers]
     async with anyio.create_task_group() as tg:
@@ -659,6 +679,8 @@ async def _drive(plan: Plan, go: Callable[[], Awaitable[float]], outcome: Outcom
             for room in range(len(plan["rooms"])):
                 joins.start_soon(join, room)
         writers = [joined[room][0] for room in range(len(plan["rooms"]))]
+        for writer, (_, client_id, ends) in zip(writers, made, strict=True):
+            writer.client_id, writer.ends = client_id, ends
         readers = [joined[room][1:] for room in range(len(plan["rooms"]))]
 
         start = await go()
