@@ -38,8 +38,8 @@ _NEXT_WEEK = re.compile(
     r"\b(esta semana|la semana que viene|la proxima semana|la semana proxima|"
     r"this week|next week|within the week)\b"
 )
-_TOMORROW = re.compile(r"\b(manana|tomorrow)\b")
-_NOT_TOMORROW = re.compile(r"\b(esta|por la|de la|cada) manana\b")
+# "mañana" is also "morning": not after "esta", "por la", "de la", "cada", "toda la".
+_TOMORROW = re.compile(r"(?<!\besta )(?<!\bla )(?<!\bcada )\b(manana|tomorrow)\b")
 _TODAY = re.compile(
     r"\b(hoy|esta tarde|esta noche|today|tonight|this afternoon|this evening|end of day|eod)\b"
 )
@@ -54,8 +54,7 @@ def resolve_due(text: str, language: str | None, today: date) -> date | None:
         return today.replace(day=calendar.monthrange(today.year, today.month)[1])
     if _NEXT_WEEK.search(folded):
         return today + timedelta(days=7)
-    tomorrow = _TOMORROW.search(folded)
-    if tomorrow and not _NOT_TOMORROW.search(folded):
+    if _TOMORROW.search(folded):
         return today + timedelta(days=1)
     weekday = _WEEKDAY.search(folded)
     if weekday:
