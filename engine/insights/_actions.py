@@ -70,8 +70,10 @@ _NOT_NAMES = {
     "we", "nosotros", "let's", "lets", "hey", "the", "this", "that", "it", "he", "she",
     "they", "you", "someone", "somebody", "everybody", "nobody", "el", "la", "los", "las",
     "esto", "eso", "alguien", "ellos", "ella", "él", "usted", "ustedes", "nadie", "there",
-    "here", "who", "what", "quién", "quien", "qué", "que", "if", "when", "cuando",
+    "buenas", "buenos", "good", "morning", "welcome", "bienvenidos", "bienvenidas", "here", "who", "what", "quién", "quien", "qué", "que", "if", "when", "cuando",
 }  # fmt: skip
+# "Yes please, Destiny, pull them…": an interjection may come before the name.
+_OPENER = r"^(?:(?:yes|ok|okay|so|right|vale|bueno|pues|entonces|venga)(?:,?\s+(?:please|por favor))?,?\s+)?"
 _NAME = r"(?P<name>[A-ZÁÉÍÓÚÑ][\w'-]+(?: [A-ZÁÉÍÓÚÑ][\w'-]+)?)"
 
 # Forms, tried in order: (regex on the original sentence, kind, confidence).
@@ -80,30 +82,35 @@ _NAME = r"(?P<name>[A-ZÁÉÍÓÚÑ][\w'-]+(?: [A-ZÁÉÍÓÚÑ][\w'-]+)?)"
 _FORMS: list[tuple[re.Pattern[str], str, float]] = [
     # Markers.
     (re.compile(r"^(?:action item|action|to ?do|acci[oó]n|tarea|pendiente)\s*:\s*(?P<rest>.+)", re.I), "marker", 0.9),
+    (re.compile(r"\b[Aa]ction on\s+" + _NAME + r"\s+to\s+(?P<rest>.+)"), "named!", 0.85),
     (re.compile(r"\b[Qq]ueda pendiente que\s+" + _NAME + r"\s+(?P<rest>.+)"), "named!", 0.85),
     # Requests and imperatives to a named person, at the start of the sentence.
     (re.compile(r"^" + _NAME + r",\s*¿?\s*(?:por favor,?\s*)?(?:puedes|podr[ií]as|puede|podr[ií]a|te encargas de|te ocupas de|me haces el favor de)\s+(?P<rest>.+)", re.I), "named!", 0.85),
+    (re.compile(r"^¿\s*(?P<rest>(?:me|nos)\s+\w+s\b.*?),\s*" + _NAME + r"\s*\?"), "named!", 0.8),
+    (re.compile(r"^" + _NAME + r",\s*(?:ahí\s+|ahi\s+)?te encargo\s+(?P<rest>.+)"), "named!", 0.85),
     (re.compile(r"^" + _NAME + r",\s*(?:please\s+)?(?:can|could|would|will) you\s+(?P<rest>.+)", re.I), "named!", 0.85),
     (re.compile(r"^" + _NAME + r",\s*(?:please|por favor),?\s+(?P<rest>.+)", re.I), "named!", 0.85),
     (re.compile(r"^" + _NAME + r",\s*(?P<rest>(?:encárgate|encargate|ocúpate|ocupate)\b.+)", re.I), "named!", 0.85),
-    (re.compile(r"^" + _NAME + r",\s*(?P<rest>\w+(?:le|lo|la|les|los|las|me|nos)?\b.*)"), "named-imperative", 0.8),
+    (re.compile(_OPENER + _NAME + r",\s*(?P<rest>\w+(?:le|lo|la|les|los|las|me|nos)?\b.*)"), "named-imperative", 0.8),
     # Someone named will do it.
     (re.compile(_NAME + r"\s+(?:va a|se va a encargar de|se encarga de|se ocupa de|queda en)\s+(?P<rest>.+)"), "named", 0.8),
-    (re.compile(_NAME + r"\s+(?:is going to|is gonna|will|'ll|is taking|takes care of|is on)\s+(?P<rest>.+)"), "named", 0.8),
+    (re.compile(_NAME + r"\s+(?:is going to|is gonna|'s going to|'s gonna|will|'ll|is taking|takes care of|is on)\s+(?P<rest>.+)"), "named", 0.8),
     # The speaker will do it.
     (re.compile(r"\b(?:yo\s+)?(?:me encargo de|me ocupo de|me encargar[eé] de|me ocupar[eé] de|me comprometo a|quedo en)\s+(?P<rest>.+)", re.I), "self!", 0.85),
     (re.compile(r"\b(?:yo\s+)?voy a\s+(?P<rest>.+)", re.I), "self", 0.75),
     # "Yo reservo… mañana": the present for the future, only with a time for it.
-    (re.compile(r"\b[Yy]o\s+(?:(?:lo|la|los|las|le|les|me|te|se)\s+)?(?P<rest>\w+o\b.*)"), "self@", 0.75),
+    (re.compile(r"\b[Yy]o\s+(?:(?:lo|la|los|las|le|les|me|te|se)\s+)?(?P<rest>\w+o\b.*)"), "self@!", 0.75),
     (re.compile(r"\byo\s+(?P<rest>\w+r[eé]\b.*)", re.I), "self", 0.8),
     (re.compile(r"^(?P<rest>(?:" + _ES_TASKS.rstrip("|") + r")\w*r[eé]\b.*)", re.I), "self", 0.75),
-    (re.compile(r"\bI(?:'ll| will| am going to|'m going to| am gonna|'m gonna| can take| will take| take)\s+(?P<rest>.+)"), "self", 0.8),
-    (re.compile(r"\b(?:let me|leave it (?:to|with) me|i'?m on it)\b\s*(?P<rest>.*)", re.I), "self", 0.7),
+    (re.compile(r"\b(?P<rest>\w+(?:ar|er|ir)é\b.*)"), "self", 0.75),
+    (re.compile(r"\bI(?:'ll| will| am going to|'m going to| am gonna|'m gonna| can take| will take| take)\s+(?P<rest>.+)"), "self!", 0.8),
+    (re.compile(r"\b(?:let me|leave it (?:to|with) me|i'?m on it)\b\s*(?P<rest>.*)", re.I), "self!", 0.7),
     # We will do it (no owner).
     (re.compile(r"\b(?:vamos a|tenemos que|hay que)\s+(?P<rest>.+)", re.I), "we", 0.7),
     (re.compile(r"^(?P<rest>\w+remos\b.*)", re.I), "we", 0.75),
     (re.compile(r"\b(?:nosotros\s+)?(?P<rest>\w+remos\b.*)", re.I), "we", 0.7),
     (re.compile(r"\b(?:we'll|we will|we are going to|we're going to)\s+(?P<rest>.+)", re.I), "we", 0.7),
+    (re.compile(r"\b(?:we'll|we will|we are going to|we're going to)\s+(?P<rest>.+)", re.I), "we@!", 0.7),
 ]  # fmt: skip
 
 # What takes a form back (folded text).
@@ -139,10 +146,25 @@ _HEDGE = re.compile(
     r"probably|try to|i'll try|hopefully)\b"
 )
 _NOT_TASK_EN = re.compile(
-    r"^(be|have|think|see|guess|need|miss|say|mention|admit|remember|keep that in mind|"
+    r"^(call (this|the) (session|meeting)|be|have|think|see|guess|need|miss|say|mention|admit|remember|keep that in mind|"
     r"let you know|get back|leave|stay|wait|sit|join|start with|go with|take a look at the "
     r"agenda)\b"
 )
+_OBJECT_STARTS = {
+    "el", "la", "los", "las", "un", "una", "unos", "unas", "al", "hoy", "manana", "esta",
+    "este", "the", "an", "them", "it", "this", "that", "these", "those", "our", "your",
+    "some", "all", "today", "tomorrow", "tonight",
+}  # fmt: skip
+_NOT_VERBS = {
+    "is", "are", "was", "were", "did", "does", "have", "has", "had", "can", "could", "would",
+    "will", "should", "shall", "may", "might", "must", "thanks", "thank", "great", "nice",
+    "good", "welcome", "also", "what", "where", "when", "how", "why", "who", "gracias",
+    "para", "sobre", "con", "por", "que", "como", "donde", "cuando", "esa", "ese", "eso",
+    "esta", "este", "esto", "todo", "toda", "bien", "muy", "sin", "and", "but", "not",
+    "about", "with", "from", "for", "just", "only", "still", "even", "hay", "tiene",
+    "tienes", "eres", "estas", "fue", "era",
+}  # fmt: skip
+_IMMEDIATE = re.compile(r"\b(ahorita|ahora mismo|ya mismo|enseguida|right away|asap|right now)\b")
 _NOT_REQUEST = re.compile(
     r"^(hear|repeat|speak up|oir|oirme|escuchar|repetir|hablar mas alto|explain again|"
     r"believe|imagine|creer|imaginar)\b"
@@ -217,7 +239,7 @@ def _classify(
         name = match.groupdict().get("name")
         if name is not None and not _is_name(name, speakers):
             continue
-        strong = kind.endswith("!") or kind == "marker"  # the form alone says "a task"
+        strong = "!" in kind or kind == "marker"  # the form alone says "a task"
         if kind == "named-imperative" and not _is_task(rest, imperative=True):
             continue
         if not strong and kind != "named-imperative" and not _is_task(rest):
@@ -225,8 +247,8 @@ def _classify(
         if strong and _not_a_task(rest):
             continue
         due = resolve_due(sentence, language, today)
-        if kind.endswith("@") and due is None:
-            continue
+        if "@" in kind and due is None and not _IMMEDIATE.search(folded):
+            continue  # the present or a plain "we'll" commit only with a time
         if _taken_back(folded, asked=kind.startswith("named")):
             return None
         owner: str | None
@@ -273,9 +295,20 @@ def _named_in(text: str, speakers: set[str]) -> str | None:
 def _is_task(rest: str, *, imperative: bool = False) -> bool:
     folded = fold(rest)
     if imperative:
-        # "Jorge, llama al…": the first word must be a task verb's imperative.
-        first = folded.split()[0] if folded.split() else ""
-        return bool(_ES_TASK.match(first) or _EN_TASK.match(folded))
+        # "Jorge, llama al…", "Owen, restock the packs": a task verb, or a word in the
+        # verb's place followed by what an imperative's object starts with.
+        tokens = folded.split()
+        first = tokens[0] if tokens else ""
+        if _ES_TASK.match(first) or _EN_TASK.match(folded):
+            return True
+        return (
+            len(tokens) > 1
+            and tokens[1] in _OBJECT_STARTS
+            and first.isalpha()
+            and len(first) >= 3
+            and first not in _NOT_VERBS
+            and not first.endswith(("mos", "ing", "ed"))  # we…, -ing, -ed: not an imperative
+        )
     if _NOT_TASK_EN.match(folded) or _NOT_TASK_ES.match(folded):
         return False
     return bool(_ES_TASK.search(folded) or _EN_TASK.search(folded))

@@ -1,0 +1,2 @@
+from ._llm import LlmBackend as LlmBackend
+from ._llm import LlmConfig as LlmConfig
