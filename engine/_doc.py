@@ -73,6 +73,15 @@ from ._schema import (
 
 _ORIGINS = {o.value: o for o in Origin}
 
+# Fields of an action a person may change, and the mark of each change.
+HUMAN_ACTION_FIELDS = ("text", "owner", "due", "status")
+EDITED_PREFIX = "edited:"
+
+
+def _edited_fields(action: Map[Any]) -> list[str]:
+    return [str(k)[len(EDITED_PREFIX) :] for k in action if str(k).startswith(EDITED_PREFIX)]
+
+
 # Text key used for a human-edited text imported from a JSON export.
 IMPORTED_HUMAN_KEY = "imported"
 
@@ -472,12 +481,58 @@ class TranscriptDoc:
         }
         with self._doc.transaction(origin=origin):
             existing = self._actions.get(action_id)
-            if isinstance(existing, Map):
-                for key, value in fields.items():
-                    if existing.get(key) != value:
-                        existing[key] = value
-            else:
+            if not isinstance(existing, Map):
                 self._actions[action_id] = Map(fields)
+                return
+            if origin != Origin.HUMAN:
+                if existing.get("origin") == "human":
+                    return  # a person's own action: the machine leaves it alone
+                # Fields a person changed are theirs for good.
+                for key in _edited_fields(existing):
+                    fields.pop(key, None)
+                fields.pop("origin", None)
+            for key, value in fields.items():
+                if existing.get(key) != value:
+                    existing[key] = value
+
+    def edit_action(self, action_id: str, *, user: str, **changes: Any) -> None:
+        """A person's change to an action's text, owner, due or status.
+
+        The changed fields are marked as the person's, so no later worker run writes
+        them again.
+
+        Example:
+            >>> t = TranscriptDoc.create("t-1")
+            >>> t.upsert_action("a-1", text="Enviar el acta", owner="Ana")
+            >>> t.edit_action("a-1", user="bo", owner="Bo", status="done")
+            >>> t.upsert_action("a-1", text="Enviar el acta", owner="Ana")  # a worker rerun
+            >>> a = t.snapshot()["actions"][0]
+            >>> a["owner"], a["status"], a["edited_fields"]
+            ('Bo', 'done', ['owner', 'status'])
+        """
+        unknown = set(changes) - set(HUMAN_ACTION_FIELDS)
+        if unknown:
+            raise InvalidTranscriptError(f"an action's {sorted(unknown)} cannot be edited")
+        if "status" in changes and changes["status"] not in ACTION_STATUSES:
+            raise InvalidTranscriptError(f"unknown action status {changes['status']!r}")
+        if "text" in changes and not changes["text"]:
+            raise InvalidTranscriptError("an action needs a text")
+        with self._doc.transaction(origin=Origin.HUMAN):
+            action = self._actions.get(action_id)
+            if not isinstance(action, Map):
+                raise InvalidTranscriptError(f"no action {action_id!r}")
+            for key, value in changes.items():
+                if action.get(key) != value:
+                    action[key] = value
+                # One key per field: concurrent edits of different fields both stay.
+                action[EDITED_PREFIX + key] = user
+
+    def mark_stale(self, action_id: str, stale: bool = True) -> None:
+        """The worker no longer finds this action (its evidence was deleted or changed)."""
+        with self._doc.transaction(origin=Origin.WORKER):
+            action = self._actions.get(action_id)
+            if isinstance(action, Map) and bool(action.get("stale")) != stale:
+                action["stale"] = stale
 
     def set_summary(
         self,
@@ -558,6 +613,11 @@ class TranscriptDoc:
                     "origin": "human" if d.get("origin") == "human" else "worker",
                 }
             )
+            if d.get("stale"):
+                actions[-1]["stale"] = True
+            edited = sorted(k[len(EDITED_PREFIX) :] for k in d if k.startswith(EDITED_PREFIX))
+            if edited:
+                actions[-1]["edited_fields"] = edited
         actions.sort(key=lambda a: a["action_id"])
         return actions
 

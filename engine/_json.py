@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._doc import TranscriptDoc, is_finite_number
+from ._doc import HUMAN_ACTION_FIELDS, TranscriptDoc, is_finite_number
 from ._errors import InvalidTranscriptError
 from ._schema import ACTION_STATUSES, Origin, Segment, Snapshot
 
@@ -224,6 +224,14 @@ def _import_action(t: TranscriptDoc, action: Any, i: int) -> None:
         source_span=span,
         origin=Origin.HUMAN if action.get("origin") == "human" else Origin.WORKER,
     )
+    edited = action.get("edited_fields") or []
+    if not isinstance(edited, list) or not set(edited) <= set(HUMAN_ACTION_FIELDS):
+        raise InvalidTranscriptError(f"{where}: 'edited_fields' must list {HUMAN_ACTION_FIELDS}")
+    if edited:
+        current = {k: v for k, v in action.items() if k in edited}
+        t.edit_action(action["action_id"], user="imported", **current)
+    if action.get("stale"):
+        t.mark_stale(action["action_id"])
 
 
 def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:

@@ -87,6 +87,10 @@ class Action(TypedDict):
     segment_ids: list[str]
     source_span: NotRequired[dict[str, int] | None]
     origin: Literal["worker", "human"]
+    # Present only when set: the worker no longer finds it (evidence deleted or changed),
+    # and the fields a person changed (the worker never writes those again).
+    stale: NotRequired[bool]
+    edited_fields: NotRequired[list[str]]
 
 
 class Summary(TypedDict):
