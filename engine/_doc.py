@@ -79,7 +79,8 @@ EDITED_PREFIX = "edited:"
 
 
 def _edited_fields(action: Map[Any]) -> list[str]:
-    return [str(k)[len(EDITED_PREFIX) :] for k in action if str(k).startswith(EDITED_PREFIX)]
+    keys = action.keys()  # a pycrdt Map: iterating it directly is not typed
+    return [str(k)[len(EDITED_PREFIX) :] for k in keys if str(k).startswith(EDITED_PREFIX)]
 
 
 # Text key used for a human-edited text imported from a JSON export.
@@ -555,6 +556,29 @@ class TranscriptDoc:
 
     def segment_ids(self) -> list[str]:
         return list(self._segments.keys())
+
+    def final_texts(self) -> dict[str, str]:
+        """segment_id -> displayed text of every visible final segment: cheaper than a
+        snapshot, for noticing what changed (the workers poll it).
+
+        Example:
+            >>> t = TranscriptDoc.create("t-1")
+            >>> _ = t.upsert_segment("s1", rev=1, text="hola", t0=0, t1=1, final=True)
+            >>> _ = t.upsert_segment("s2", rev=1, text="parcial", t0=1, t1=2)
+            >>> t.final_texts()
+            {'s1': 'hola'}
+        """
+        texts: dict[str, str] = {}
+        for segment_id, seg in self._segments.items():
+            if not isinstance(seg, Map):
+                continue
+            asr = seg.get("asr")
+            if not isinstance(asr, dict) or not asr.get("final") or seg.get("deleted_by"):
+                continue
+            if asr.get("deleted") and seg.get("human_key") is None:
+                continue
+            texts[str(segment_id)] = _shown_text(seg, asr)
+        return texts
 
     def snapshot(self) -> Snapshot:
         """The transcript as plain data: visible segments ordered by t0, then id.

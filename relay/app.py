@@ -33,6 +33,7 @@ from .projections import Projector
 from .protocol import MAX_FRAME_BYTES, ProtocolError
 from .rooms import Accepted, Connection, Room, RoomClosedError, Rooms
 from .updates import UpdateLog
+from .workers import Backend, Workers
 
 # Close codes sent after accept, so browsers (y-websocket) stop retrying: 4400-4499.
 CLOSE_MALFORMED = 4400
@@ -67,6 +68,7 @@ class RelayConfig:
     compact_every_s: float = 60.0
     compact_min_rows: int = 500
     web_dir: Path | None = None  # the built web page (``web/dist``)
+    backend: Backend | None = None  # the workers' (default: the heuristics)
 
 
 class ApiError(Exception):
@@ -83,6 +85,7 @@ class Services:
     rooms: Rooms
     projector: Projector
     metrics: Metrics
+    workers: Workers
 
 
 def create_app(config: RelayConfig, services: Services) -> Quart:
@@ -292,6 +295,20 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     async def get_summary(transcript_id: str) -> ResponseReturnValue:
         claims = bearer()
         await visible(transcript_id, claims)
+        return jsonify((await current_doc(transcript_id)).snapshot()["summary"] or {})
+
+    @app.post("/transcripts/<transcript_id>/summary")
+    async def regenerate_summary(transcript_id: str) -> ResponseReturnValue:
+        """Run the workers now (the page's "Regenerate" button); returns the summary."""
+        claims = bearer()
+        await visible(transcript_id, claims)
+        if claims.role == "viewer":
+            raise ApiError(403, "viewers cannot regenerate the summary")
+        try:
+            await services.workers.run_now(transcript_id)
+        except RoomClosedError:
+            raise ApiError(503, "the relay could not store the summary: try again") from None
+        await run_db(audit, "regenerate", claims, transcript_id)
         return jsonify((await current_doc(transcript_id)).snapshot()["summary"] or {})
 
     @app.get("/transcripts/<transcript_id>/actions")

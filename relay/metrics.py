@@ -101,6 +101,15 @@ class Metrics:
             "minuta_compactions", "Update-log compactions of a transcript", registry=r
         )
         self.projections = Counter("minuta_projections", "SQL snapshots written", registry=r)
+        self.worker_runs = Counter(
+            "minuta_worker_runs", "Summary and action runs written back", registry=r
+        )
+        self.worker_seconds = Histogram(
+            "minuta_worker_seconds",
+            "One worker run: read, compute, write back",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+            registry=r,
+        )
         self.errors = Counter(
             "minuta_background_errors", "Failed snapshots or compactions (retried)", registry=r
         )

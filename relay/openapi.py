@@ -260,7 +260,16 @@ OPENAPI: dict[str, Any] = {
                 "security": _AUTH,
                 "parameters": [_ID],
                 "responses": {**_ok("The summary", _ref("Summary")), **_errors(401, 404)},
-            }
+            },
+            "post": {
+                "summary": "Run the summary and action workers now (editors and admins)",
+                "security": _AUTH,
+                "parameters": [_ID],
+                "responses": {
+                    **_ok("The new summary", _ref("Summary")),
+                    **_errors(401, 403, 404),
+                },
+            },
         },
         "/transcripts/{transcript_id}/actions": {
             "get": {

@@ -28,6 +28,8 @@ import anyio
 import anyio.to_process
 from pycrdt import Doc
 
+from engine import TranscriptDoc
+
 from . import protocol
 from .compaction import squash
 from .metrics import Metrics
@@ -197,7 +199,31 @@ class Room:
         for item in accepted:
             self.metrics.ack_seconds.observe(now - item.arrived)
 
-    async def _broadcast(self, frame: bytes, *, exclude: Connection) -> None:
+    async def change(self, fn: Callable[[TranscriptDoc], None]) -> bool:
+        """Change the doc here (a worker's write), then store it and send it to every
+        connection, like a client's update. Returns whether anything changed.
+
+        Raises:
+            RoomClosedError: the change could not be stored.
+        """
+        if self.closed:
+            raise RoomClosedError("the room is closed")
+        state = self.doc.get_state()
+        self._changed = False
+        fn(TranscriptDoc(self.doc))
+        if not self._changed:
+            return False
+        data = self.doc.get_update(state)
+        try:
+            await self.log.submit(self.transcript_id, data).wait()
+        except LogClosedError as exc:
+            self.closed = True
+            raise RoomClosedError(str(exc)) from exc
+        self.metrics.stored()
+        await self._broadcast(protocol.update(data), exclude=None)
+        return True
+
+    async def _broadcast(self, frame: bytes, *, exclude: Connection | None) -> None:
         for other in list(self.connections):
             if other is not exclude:
                 try:
@@ -254,6 +280,12 @@ class Rooms:
             return []
         room.closed = True
         return list(room.connections)
+
+    def unload_if_idle(self, room: Room) -> None:
+        """Unload a room nobody is connected to (one a worker opened to write into)."""
+        if not room.connections and self._rooms.get(room.transcript_id) is room:
+            del self._rooms[room.transcript_id]
+            self.metrics.rooms.set(len(self._rooms))
 
     def release(self, room: Room, connection: Connection) -> None:
         """Remove a connection; an empty room is unloaded (its updates are all stored)."""

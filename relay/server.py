@@ -25,6 +25,7 @@ from .metrics import Metrics
 from .projections import Projector
 from .rooms import Room, Rooms
 from .updates import UpdateLog
+from .workers import Workers
 
 
 async def serve_relay(
@@ -38,21 +39,27 @@ async def serve_relay(
         metrics.backlog.set_function(lambda: log.backlog)
         projector = Projector(config.engine, metrics=metrics)
 
-        def stored(room: Room) -> None:
+        def project(room: Room) -> None:
             projector.touch(room.transcript_id, TranscriptDoc(room.doc))
 
+        def stored(room: Room) -> None:  # a client's update
+            project(room)
+            workers.touch(room.transcript_id)
+
         rooms = Rooms(log, on_stored=stored, metrics=metrics)
+        workers = Workers(rooms, config.backend, on_written=project, metrics=metrics)
         compactor = Compactor(
             log,
             every_s=config.compact_every_s,
             min_rows=config.compact_min_rows,
             metrics=metrics,
         )
-        app = create_app(config, Services(log, rooms, projector, metrics))
+        app = create_app(config, Services(log, rooms, projector, metrics, workers))
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(_until, stop, projector.run)
             tg.start_soon(_until, stop, compactor.run)
+            tg.start_soon(_until, stop, workers.run)
             try:
                 await serve(app, hypercorn, shutdown_trigger=shutdown_trigger)
             finally:

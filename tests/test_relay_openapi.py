@@ -12,15 +12,17 @@ from relay.openapi import OPENAPI
 from relay.projections import Projector
 from relay.rooms import Rooms
 from relay.updates import UpdateLog
+from relay.workers import Workers
 
 
 def test_every_route_is_documented_and_nothing_else() -> None:
     engine = connect("sqlite://")
     upgrade(engine)
     log = UpdateLog(engine)
+    rooms = Rooms(log)
     app = create_app(
         RelayConfig(engine, TokenConfig("s" * 40)),
-        Services(log, Rooms(log), Projector(engine), Metrics()),
+        Services(log, rooms, Projector(engine), Metrics(), Workers(rooms)),
     )
     served: set[tuple[str, str]] = set()
     for rule in app.url_map.iter_rules():

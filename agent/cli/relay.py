@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from relay.db import check_migrated
     from relay.limits import ConnectionLimits, RateLimit
     from relay.server import serve_relay
+    from relay.workers import LlmBackend, LlmConfig
 
     try:
         secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
@@ -85,12 +86,14 @@ def run(args: argparse.Namespace) -> int:
         bytes=RateLimit(4 * 2**20, burst=max(16 * 2**20, 2 * args.max_frame_bytes)),
         connects=RateLimit(args.max_connects_per_s, burst=6 * args.max_connects_per_s),
     )
+    llm = LlmConfig.from_env()  # MINUTA_LLM_URL: an OpenAI-compatible server for the workers
     relay_config = RelayConfig(
         engine,
         TokenConfig(secret),
         args.max_frame_bytes,
         limits=limits,
         compact_every_s=args.compact_every,
+        backend=LlmBackend(llm) if llm is not None else None,
     )
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)

@@ -1,0 +1,235 @@
+"""Running the summary and action workers on the relay's rooms.
+
+The relay tells :class:`Workers` about every stored client update (``touch``). A
+transcript's run is due when 20 final segments are new or changed since its last run, or
+once its activity has lasted 30 s and paused for 2 s, and at the latest 60 s after the
+activity began (``WorkerOptions``). A transcript never has two runs at once.
+
+A run reads the merged doc (human corrections included) on the event loop, computes in a
+worker thread (the backend may be an LLM server), and writes back in one change with
+origin "worker", stored and relayed like any client's update so browsers see it live:
+
+- each action found becomes ``a-<segment_id>`` (one per segment, so reruns update it);
+  fields a person changed stay theirs (see ``TranscriptDoc.edit_action``), and a
+  person's own actions are never touched;
+- an earlier action no longer found (its segment deleted, or corrected into something
+  else) is marked stale, not removed;
+- the summary is replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+import anyio
+
+from engine import Segment, TranscriptDoc
+from engine.insights import ActionItem, SummaryResult, extract_actions, summarize
+
+from ..metrics import Metrics
+from ..rooms import Room, Rooms
+
+log = logging.getLogger("minuta.workers")
+ACTION_PREFIX = "a-"
+MAX_REMEMBERED = 256  # transcripts whose final texts at the last run are kept
+
+
+class Backend(Protocol):
+    """What computes actions and summaries: the heuristics, or an LLM."""
+
+    name: str
+
+    def actions(
+        self, segments: list[Segment], *, language: str | None, today: date
+    ) -> list[ActionItem]: ...
+
+    def summary(self, segments: list[Segment], *, language: str | None) -> SummaryResult: ...
+
+
+class HeuristicBackend:
+    """The default: ``engine.insights``, no model needed."""
+
+    name = "heuristic"
+
+    def actions(
+        self, segments: list[Segment], *, language: str | None, today: date
+    ) -> list[ActionItem]:
+        return extract_actions(segments, language=language, today=today)
+
+    def summary(self, segments: list[Segment], *, language: str | None) -> SummaryResult:
+        return summarize(segments, language=language)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    every_finals: int = 20  # new or changed final segments that make a run due at once
+    min_wait_s: float = 30.0  # otherwise, activity this long…
+    quiet_s: float = 2.0  # …then paused this long
+    max_wait_s: float = 60.0  # and at the latest this long after it began
+    poll_s: float = 0.5
+
+
+@dataclass
+class _Activity:
+    first: float
+    last: float
+
+
+class Workers:
+    """Runs the backend on transcripts as they change; ``run()`` until cancelled."""
+
+    def __init__(
+        self,
+        rooms: Rooms,
+        backend: Backend | None = None,
+        *,
+        options: WorkerOptions | None = None,
+        on_written: Callable[[Room], None] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.rooms = rooms
+        self.backend: Backend = backend or HeuristicBackend()
+        self.options = options or WorkerOptions()
+        self.on_written = on_written
+        self.metrics = metrics or Metrics()
+        self._activity: dict[str, _Activity] = {}
+        self._seen: dict[str, dict[str, str]] = {}  # final texts at the last run
+        self._locks: dict[str, anyio.Lock] = {}
+
+    def touch(self, transcript_id: str) -> None:
+        """A client's update to ``transcript_id`` was stored."""
+        now = time.monotonic()
+        activity = self._activity.get(transcript_id)
+        if activity is None:
+            self._activity[transcript_id] = _Activity(now, now)
+        else:
+            activity.last = now
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            while True:
+                await anyio.sleep(self.options.poll_s)
+                for transcript_id in self._due():
+                    tg.start_soon(self._run_logged, transcript_id)
+
+    def _due(self) -> list[str]:
+        now, o = time.monotonic(), self.options
+        due = []
+        for transcript_id, activity in list(self._activity.items()):
+            if self._lock(transcript_id).locked():
+                continue  # running: its changes are looked at again afterwards
+            room = self.rooms.get(transcript_id)
+            changed = self._changed(transcript_id, room) if room is not None else 1
+            if changed == 0:
+                if now - activity.last >= o.quiet_s:
+                    del self._activity[transcript_id]  # nothing final changed
+                continue
+            waited = now - activity.first
+            if (
+                changed >= o.every_finals
+                or (waited >= o.min_wait_s and now - activity.last >= o.quiet_s)
+                or waited >= o.max_wait_s
+            ):
+                del self._activity[transcript_id]
+                due.append(transcript_id)
+        return due
+
+    def _changed(self, transcript_id: str, room: Room) -> int:
+        seen = self._seen.get(transcript_id, {})
+        now = TranscriptDoc(room.doc).final_texts()
+        return sum(seen.get(k) != v for k, v in now.items()) + len(seen.keys() - now.keys())
+
+    def _lock(self, transcript_id: str) -> anyio.Lock:
+        return self._locks.setdefault(transcript_id, anyio.Lock())
+
+    async def _run_logged(self, transcript_id: str) -> None:
+        try:
+            await self.run_now(transcript_id)
+        except Exception:  # the next change tries again
+            log.exception("the workers failed on %s", transcript_id)
+            self.metrics.errors.inc()
+
+    async def run_now(self, transcript_id: str) -> bool:
+        """Run on ``transcript_id`` now (after any run in progress); False if it has no
+        stored doc.
+
+        Raises:
+            RoomClosedError: the results could not be stored.
+        """
+        async with self._lock(transcript_id):
+            started = time.perf_counter()
+            room = await self.rooms.open(transcript_id)
+            try:
+                return await self._run(room)
+            finally:
+                self.rooms.unload_if_idle(room)
+                self.metrics.worker_seconds.observe(time.perf_counter() - started)
+
+    async def _run(self, room: Room) -> bool:
+        doc = TranscriptDoc(room.doc)
+        seen = doc.final_texts()
+        snapshot = doc.snapshot()
+        if not snapshot["meta"]["transcript_id"]:
+            return False
+        finals = [s for s in snapshot["segments"] if s["final"]]
+        language = snapshot["meta"]["language"]
+        today = _meeting_date(snapshot["meta"]["started_at"])
+
+        def compute() -> tuple[list[ActionItem], SummaryResult]:
+            return (
+                self.backend.actions(finals, language=language, today=today),
+                self.backend.summary(finals, language=language),
+            )
+
+        actions, summary = await anyio.to_thread.run_sync(compute)
+        previous = {
+            a["action_id"]
+            for a in snapshot["actions"]
+            if a["origin"] == "worker" and a["action_id"].startswith(ACTION_PREFIX)
+        }
+
+        def write(doc: TranscriptDoc) -> None:
+            found = set()
+            for item in actions:
+                action_id = ACTION_PREFIX + item.segment_id
+                found.add(action_id)
+                doc.upsert_action(
+                    action_id,
+                    text=item.text,
+                    owner=item.owner,
+                    due=item.due,
+                    conf=round(item.conf, 2),
+                    segment_ids=[item.segment_id],
+                    source_span={"from": item.source_span[0], "to": item.source_span[1]},
+                )
+                doc.mark_stale(action_id, False)
+            for action_id in previous - found:
+                doc.mark_stale(action_id)
+            doc.set_summary(
+                bullets=summary.bullets,
+                risks=summary.risks,
+                topics=summary.topics,
+                model=self.backend.name,
+            )
+
+        await room.change(write)
+        self._seen.pop(room.transcript_id, None)
+        self._seen[room.transcript_id] = seen  # most recent last
+        while len(self._seen) > MAX_REMEMBERED:
+            del self._seen[next(iter(self._seen))]
+        self.metrics.worker_runs.inc()
+        if self.on_written is not None:
+            self.on_written(room)
+        return True
+
+
+def _meeting_date(started_at: str | None) -> date:
+    try:
+        return date.fromisoformat(str(started_at)[:10])
+    except ValueError:
+        return datetime.now(UTC).date()
