@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 import anyio
+import anyio.to_process
 
 from engine import Segment, TranscriptDoc
 from engine.insights import ActionItem, SummaryResult, extract_actions, summarize
@@ -180,13 +181,19 @@ class Workers:
         language = snapshot["meta"]["language"]
         today = _meeting_date(snapshot["meta"]["started_at"])
 
-        def compute() -> tuple[list[ActionItem], SummaryResult]:
-            return (
-                self.backend.actions(finals, language=language, today=today),
-                self.backend.summary(finals, language=language),
-            )
+        if isinstance(self.backend, HeuristicBackend):
+            # Pure Python: in a worker process, or the GIL would stall every room for the
+            # few hundred ms a 2-hour transcript takes.
+            actions, summary = await anyio.to_process.run_sync(_heuristics, finals, language, today)
+        else:  # an LLM: mostly waiting on the network
 
-        actions, summary = await anyio.to_thread.run_sync(compute)
+            def compute() -> tuple[list[ActionItem], SummaryResult]:
+                return (
+                    self.backend.actions(finals, language=language, today=today),
+                    self.backend.summary(finals, language=language),
+                )
+
+            actions, summary = await anyio.to_thread.run_sync(compute)
         previous = {
             a["action_id"]
             for a in snapshot["actions"]
@@ -226,6 +233,16 @@ class Workers:
         if self.on_written is not None:
             self.on_written(room)
         return True
+
+
+def _heuristics(
+    segments: list[Segment], language: str | None, today: date
+) -> tuple[list[ActionItem], SummaryResult]:
+    backend = HeuristicBackend()
+    return (
+        backend.actions(segments, language=language, today=today),
+        backend.summary(segments, language=language),
+    )
 
 
 def _meeting_date(started_at: str | None) -> date:
