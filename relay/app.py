@@ -33,7 +33,7 @@ from .projections import Projector
 from .protocol import MAX_FRAME_BYTES, ProtocolError
 from .rooms import Accepted, Connection, Room, RoomClosedError, Rooms
 from .updates import UpdateLog
-from .workers import Backend, Workers
+from .workers import Backend, WorkerOptions, Workers
 
 # Close codes sent after accept, so browsers (y-websocket) stop retrying: 4400-4499.
 CLOSE_MALFORMED = 4400
@@ -69,6 +69,7 @@ class RelayConfig:
     compact_min_rows: int = 500
     web_dir: Path | None = None  # the built web page (``web/dist``)
     backend: Backend | None = None  # the workers' (default: the heuristics)
+    workers: WorkerOptions = field(default_factory=WorkerOptions)
 
 
 class ApiError(Exception):

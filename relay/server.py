@@ -47,7 +47,9 @@ async def serve_relay(
             workers.touch(room.transcript_id)
 
         rooms = Rooms(log, on_stored=stored, metrics=metrics)
-        workers = Workers(rooms, config.backend, on_written=project, metrics=metrics)
+        workers = Workers(
+            rooms, config.backend, options=config.workers, on_written=project, metrics=metrics
+        )
         compactor = Compactor(
             log,
             every_s=config.compact_every_s,

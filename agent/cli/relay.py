@@ -55,6 +55,21 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="how often to compact transcripts with 500+ stored updates (default 60)",
     )
+    p.add_argument(
+        "--workers-finals",
+        type=int,
+        default=20,
+        metavar="N",
+        help="run the summary and action workers once N final segments changed (default 20)",
+    )
+    p.add_argument(
+        "--workers-wait",
+        type=float,
+        nargs=2,
+        default=(30.0, 60.0),
+        metavar=("MIN", "MAX"),
+        help="or after MIN seconds of activity and a pause, at the latest MAX (default 30 60)",
+    )
     add_database_arguments(p)
     p.set_defaults(run=run)
 
@@ -66,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from relay.db import check_migrated
     from relay.limits import ConnectionLimits, RateLimit
     from relay.server import serve_relay
-    from relay.workers import LlmBackend, LlmConfig
+    from relay.workers import LlmBackend, LlmConfig, WorkerOptions
 
     try:
         secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
@@ -86,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         bytes=RateLimit(4 * 2**20, burst=max(16 * 2**20, 2 * args.max_frame_bytes)),
         connects=RateLimit(args.max_connects_per_s, burst=6 * args.max_connects_per_s),
     )
+    low, high = args.workers_wait
+    if args.workers_finals < 1 or not 0 < low <= high:
+        raise CliError("--workers-finals must be 1 or more, and --workers-wait 0 < MIN <= MAX")
     llm = LlmConfig.from_env()  # MINUTA_LLM_URL: an OpenAI-compatible server for the workers
     relay_config = RelayConfig(
         engine,
@@ -94,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         limits=limits,
         compact_every_s=args.compact_every,
         backend=LlmBackend(llm) if llm is not None else None,
+        workers=WorkerOptions(every_finals=args.workers_finals, min_wait_s=low, max_wait_s=high),
     )
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
