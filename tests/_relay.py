@@ -7,11 +7,13 @@ pycrdt replica speaking y-websocket to it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import anyio
 import httpx
+import websockets
 from websockets.asyncio.client import ClientConnection
 
 from engine import Origin, TranscriptDoc, decode_state
@@ -178,3 +181,24 @@ async def wait_until(condition: Any, timeout_s: float = 10) -> None:
     with anyio.fail_after(timeout_s):
         while not condition():  # noqa: ASYNC110
             await anyio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[SyncClient]:
+    """A replica connected to ``url`` and synced; it stops listening on the way out."""
+    async with websockets.connect(url) as ws:
+        client = SyncClient(ws)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.run)
+            with anyio.fail_after(30):
+                await client.synced.wait()
+            yield client
+            tg.cancel_scope.cancel()
+
+
+def metric(relay: RelayProcess, name: str) -> float:
+    """One value from the relay's ``/metrics`` (``name`` with its labels, if any)."""
+    for line in httpx.get(f"{relay.url}/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} is not in /metrics")

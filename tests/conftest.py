@@ -14,6 +14,7 @@ Helpers (plain functions, imported by the test modules with ``from conftest impo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -30,9 +31,11 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
+from sqlalchemy import Engine
 
 from agent.asr import AsrOptions, IncrementalTranscriber
 from agent.audio import read_file
+from relay.db import connect, upgrade
 
 PG_HOST_URL = "postgresql://postgres@127.0.0.1"
 PG_ADMIN_URL = f"{PG_HOST_URL}/postgres"
@@ -177,17 +180,24 @@ def pg_admin() -> Iterator[psycopg.Connection[TupleRow]]:
     )
 
 
-@pytest.fixture
-def pg_url(pg_admin: psycopg.Connection[TupleRow]) -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+@contextlib.contextmanager
+def pg_database(admin: psycopg.Connection[TupleRow]) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped on the way out."""
     name = f"minuta_{secrets.token_hex(8)}"
-    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield f"{PG_HOST_URL}/{name}"
     finally:
-        pg_admin.execute(
+        admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture
+def pg_url(pg_admin: psycopg.Connection[TupleRow]) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test."""
+    with pg_database(pg_admin) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -197,3 +207,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'relay.sqlite3'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated relay database in a SQLite file (modules override it to test both)."""
+    engine = connect(f"sqlite:///{tmp_path / 'relay.sqlite3'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()

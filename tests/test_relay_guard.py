@@ -12,10 +12,9 @@ import random
 from collections.abc import Iterator
 
 import anyio
-import httpx
 import pytest
 import websockets
-from _relay import RelayProcess, SyncClient, prepare, relay_env, wait_until
+from _relay import RelayProcess, SyncClient, metric, prepare, relay_env, wait_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
@@ -107,13 +106,6 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
     server = RelayProcess(data, env, flags).start()
     yield server
     server.stop()
-
-
-def metric(relay: RelayProcess, name: str) -> float:
-    for line in httpx.get(f"{relay.url}/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} is not in /metrics")
 
 
 async def close_code_after(url: str, frame: bytes) -> int | None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import anyio
 import pytest
 from hypothesis import given
@@ -14,18 +11,9 @@ from sqlalchemy import Engine, text
 
 from engine import Origin, TranscriptDoc, covers, decode_state
 from relay import protocol
-from relay.db import connect, upgrade
 from relay.protocol import Kind, ProtocolError
 from relay.rooms import Connection, Room, RoomClosedError, Rooms
 from relay.updates import UpdateLog
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = connect(f"sqlite:///{tmp_path / 'relay.sqlite3'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 class Client:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -13,9 +12,8 @@ import httpx
 import pytest
 import websockets
 from _relay import RelayProcess as Relay
-from _relay import SyncClient, prepare, relay_env, wait_until
-from conftest import PG_HOST_URL
-from psycopg import sql
+from _relay import SyncClient, connected, metric, prepare, relay_env, wait_until
+from conftest import pg_database
 from sqlalchemy import text
 
 from engine import TranscriptDoc, decode_state
@@ -36,15 +34,8 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'relay.sqlite3'}"
         return
-    admin = request.getfixturevalue("pg_admin")
-    name = f"minuta_{secrets.token_hex(8)}"
-    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{PG_HOST_URL}/{name}"
-    finally:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    with pg_database(request.getfixturevalue("pg_admin")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -189,13 +180,8 @@ def read_doc(relay: Relay, transcript_id: str, token: str) -> TranscriptDoc:
     """The relay's doc of a transcript, as a fresh replica syncs it."""
 
     async def main() -> TranscriptDoc:
-        async with websockets.connect(f"{relay.ws}/sync/{transcript_id}?token={token}") as ws:
-            client = SyncClient(ws)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(client.run)
-                await client.synced.wait()
-                tg.cancel_scope.cancel()
-        return client.doc
+        async with connected(f"{relay.ws}/sync/{transcript_id}?token={token}") as client:
+            return client.doc
 
     return anyio.run(main)
 
@@ -309,13 +295,6 @@ def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay, database_url
     )[0][0]
     assert {"login", "connect", "reject", "export", "delete"} <= actions
     assert leftovers == 0
-
-
-def metric(relay: Relay, name: str) -> float:
-    for line in httpx.get(f"{relay.url}/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} is not in /metrics")
 
 
 def test_compaction_then_kill_9_and_restart_gives_the_identical_doc(

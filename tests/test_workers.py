@@ -7,7 +7,6 @@ test at the end runs them in a real ``minuta relay`` with websocket clients.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,7 +18,7 @@ from sqlalchemy import Engine, text
 
 from engine import Origin, TranscriptDoc
 from relay import protocol
-from relay.db import connect, upgrade
+from relay.db import connect
 from relay.protocol import Kind
 from relay.rooms import Connection, Rooms
 from relay.updates import UpdateLog
@@ -34,14 +33,6 @@ MEETING = [
     ("Carmen", "Hay riesgo de que el proveedor de acero se retrase dos semanas."),
     ("Elena", "Acordamos mantener la fecha de entrega del almacén en septiembre."),
 ]
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = connect(f"sqlite:///{tmp_path / 'relay.sqlite3'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 class Peer:
