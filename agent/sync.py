@@ -111,8 +111,11 @@ class RelaySync:
         credentials: CredentialStore | None = None,
         backoff: Backoff | None = None,
         on_ack: Callable[[bytes], None] | None = None,
+        transcript_id: str | None = None,
     ) -> None:
         self.doc = doc
+        # Given when the doc starts empty (a worker's copy): its meta comes from the relay.
+        self.transcript_id = transcript_id or doc.transcript_id
         self.tokens = tokens
         self.credentials = credentials
         self.backoff = backoff or Backoff()
@@ -127,7 +130,7 @@ class RelaySync:
     @property
     def url(self) -> str:
         base = self.tokens.relay_url.replace("http://", "ws://").replace("https://", "wss://")
-        return f"{base}/sync/{self.doc.transcript_id}"
+        return f"{base}/sync/{self.transcript_id}"
 
     def pending(self) -> bool:
         """Whether the local doc holds changes the relay has not acknowledged."""

@@ -70,6 +70,7 @@ class RelayConfig:
     web_dir: Path | None = None  # the built web page (``web/dist``)
     backend: Backend | None = None  # the workers' (default: the heuristics)
     workers: WorkerOptions = field(default_factory=WorkerOptions)
+    run_workers: bool = True  # False: ``minuta worker`` runs them in another process
 
 
 class ApiError(Exception):
@@ -473,6 +474,7 @@ def _row_json(row: Transcript) -> dict[str, Any]:
         "duration_s": row.duration_s,
         "created_by": row.created_by,
         "created_at": row.created_at.isoformat() if row.created_at else None,
+        "updated_at": row.updated_at.isoformat() if row.updated_at else None,
     }
 
 

@@ -102,6 +102,11 @@ OPENAPI: dict[str, Any] = {
                     "duration_s": {"type": "number"},
                     "created_by": {"type": ["string", "null"]},
                     "created_at": {"type": ["string", "null"], "format": "date-time"},
+                    "updated_at": {
+                        "type": ["string", "null"],
+                        "format": "date-time",
+                        "description": "the last SQL snapshot of its doc",
+                    },
                 },
             },
             "TranscriptPage": {

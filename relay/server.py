@@ -61,7 +61,8 @@ async def serve_relay(
         async with anyio.create_task_group() as tg:
             tg.start_soon(_until, stop, projector.run)
             tg.start_soon(_until, stop, compactor.run)
-            tg.start_soon(_until, stop, workers.run)
+            if config.run_workers:
+                tg.start_soon(_until, stop, workers.run)
             try:
                 await serve(app, hypercorn, shutdown_trigger=shutdown_trigger)
             finally:

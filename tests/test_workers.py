@@ -6,14 +6,25 @@ test at the end runs them in a real ``minuta relay`` with websocket clients.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 import websockets
-from _relay import RelayProcess, SyncClient, prepare, relay_env, wait_until
+from _relay import (
+    MINUTA,
+    RelayProcess,
+    SyncClient,
+    connected,
+    prepare,
+    relay_env,
+    run_minuta,
+    wait_until,
+)
 from sqlalchemy import Engine, text
 
 from engine import Origin, TranscriptDoc
@@ -193,3 +204,42 @@ def test_in_the_relay_twenty_finals_bring_actions_to_every_client_and_sql(
         httpx.post(f"{relay.url}/transcripts/{transcript_id}/summary", headers=viewer).status_code
         == 403
     )
+
+
+def test_minuta_worker_runs_them_in_another_process(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = relay_env(
+        MINUTA_USERNAME="root",
+        MINUTA_CONFIG_DIR=str(tmp_path / "config"),
+    )
+    server = RelayProcess(data, env, [*prepare(data, env), "--no-workers"]).start()
+    worker = None
+    try:
+        run_minuta("login", server.url, env=env)
+        worker = subprocess.Popen(
+            [str(MINUTA), "worker", server.url, "--poll", "0.3", "--workers-wait", "0.5", "1"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert worker.stdout is not None
+        assert worker.stdout.readline().startswith("Minuta workers on ")
+        token = server.login("ana")["access_token"]
+        transcript_id = server.create_transcript(token)
+
+        async def main() -> TranscriptDoc:
+            url = f"{server.ws}/sync/{transcript_id}?token={token}"
+            async with connected(url) as agent:
+                await agent.change(lambda d: write_meeting(d, MEETING))
+                await wait_until(lambda: len(agent.doc.snapshot()["actions"]) == 2, 30)
+                return agent.doc
+
+        doc = anyio.run(main)
+        assert {a["owner"] for a in doc.snapshot()["actions"]} == {"Jorge", "Elena"}
+        summary = doc.snapshot()["summary"]
+        assert summary is not None and summary["model"] == "heuristic"
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+            if worker.stdout is not None:
+                worker.stdout.close()
+        server.stop()

@@ -12,10 +12,22 @@ from importlib.metadata import PackageNotFoundError, version
 
 from engine import TranscriptError
 
-from . import db, demo, devices, export, insights, login, record, relay, transcribe, users
+from . import (
+    db,
+    demo,
+    devices,
+    export,
+    insights,
+    login,
+    record,
+    relay,
+    transcribe,
+    users,
+    worker,
+)
 from ._common import CliError
 
-COMMANDS = (transcribe, record, devices, export, insights, demo, relay, db, users, login)
+COMMANDS = (transcribe, record, devices, export, insights, demo, relay, db, users, login, worker)
 
 
 def _version() -> str:

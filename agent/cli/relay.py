@@ -70,6 +70,11 @@ def register(sub: Any) -> None:
         metavar=("MIN", "MAX"),
         help="or after MIN seconds of activity and a pause, at the latest MAX (default 30 60)",
     )
+    p.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="do not run the summary and action workers here (`minuta worker` does)",
+    )
     add_database_arguments(p)
     p.set_defaults(run=run)
 
@@ -113,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         compact_every_s=args.compact_every,
         backend=LlmBackend(llm) if llm is not None else None,
         workers=WorkerOptions(every_finals=args.workers_finals, min_wait_s=low, max_wait_s=high),
+        run_workers=not args.no_workers,
     )
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)

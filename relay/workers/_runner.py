@@ -66,6 +66,54 @@ class HeuristicBackend:
         return summarize(segments, language=language)
 
 
+class DocHost(Protocol):
+    """Where the workers read and write docs: the relay's rooms, or a remote relay."""
+
+    def peek(self, transcript_id: str) -> TranscriptDoc | None:
+        """The doc if it is open here now (no loading)."""
+        ...
+
+    async def open(self, transcript_id: str) -> TranscriptDoc:
+        """The merged doc, loaded or connected if need be."""
+        ...
+
+    async def change(self, transcript_id: str, fn: Callable[[TranscriptDoc], None]) -> None:
+        """Apply ``fn`` to the open doc and return once the change is stored."""
+        ...
+
+    def release(self, transcript_id: str) -> None:
+        """Done with it for now (a host may unload it)."""
+        ...
+
+
+class RoomsHost:
+    """The relay's own rooms (the workers run inside the relay)."""
+
+    def __init__(self, rooms: Rooms, on_written: Callable[[Room], None] | None = None) -> None:
+        self.rooms = rooms
+        self.on_written = on_written
+        self._open: dict[str, Room] = {}
+
+    def peek(self, transcript_id: str) -> TranscriptDoc | None:
+        room = self.rooms.get(transcript_id)
+        return None if room is None else TranscriptDoc(room.doc)
+
+    async def open(self, transcript_id: str) -> TranscriptDoc:
+        room = self._open[transcript_id] = await self.rooms.open(transcript_id)
+        return TranscriptDoc(room.doc)
+
+    async def change(self, transcript_id: str, fn: Callable[[TranscriptDoc], None]) -> None:
+        room = self._open[transcript_id]
+        await room.change(fn)
+        if self.on_written is not None:
+            self.on_written(room)
+
+    def release(self, transcript_id: str) -> None:
+        room = self._open.pop(transcript_id, None)
+        if room is not None:
+            self.rooms.unload_if_idle(room)
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     every_finals: int = 20  # new or changed final segments that make a run due at once
@@ -86,17 +134,16 @@ class Workers:
 
     def __init__(
         self,
-        rooms: Rooms,
+        host: DocHost | Rooms,
         backend: Backend | None = None,
         *,
         options: WorkerOptions | None = None,
         on_written: Callable[[Room], None] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        self.rooms = rooms
+        self.host: DocHost = RoomsHost(host, on_written) if isinstance(host, Rooms) else host
         self.backend: Backend = backend or HeuristicBackend()
         self.options = options or WorkerOptions()
-        self.on_written = on_written
         self.metrics = metrics or Metrics()
         self._activity: dict[str, _Activity] = {}
         self._seen: dict[str, dict[str, str]] = {}  # final texts at the last run
@@ -124,8 +171,8 @@ class Workers:
         for transcript_id, activity in list(self._activity.items()):
             if self._lock(transcript_id).locked():
                 continue  # running: its changes are looked at again afterwards
-            room = self.rooms.get(transcript_id)
-            changed = self._changed(transcript_id, room) if room is not None else 1
+            doc = self.host.peek(transcript_id)
+            changed = self._changed(transcript_id, doc) if doc is not None else 1
             if changed == 0:
                 if now - activity.last >= o.quiet_s:
                     del self._activity[transcript_id]  # nothing final changed
@@ -140,9 +187,9 @@ class Workers:
                 due.append(transcript_id)
         return due
 
-    def _changed(self, transcript_id: str, room: Room) -> int:
+    def _changed(self, transcript_id: str, doc: TranscriptDoc) -> int:
         seen = self._seen.get(transcript_id, {})
-        now = TranscriptDoc(room.doc).final_texts()
+        now = doc.final_texts()
         return sum(seen.get(k) != v for k, v in now.items()) + len(seen.keys() - now.keys())
 
     def _lock(self, transcript_id: str) -> anyio.Lock:
@@ -164,15 +211,14 @@ class Workers:
         """
         async with self._lock(transcript_id):
             started = time.perf_counter()
-            room = await self.rooms.open(transcript_id)
+            doc = await self.host.open(transcript_id)
             try:
-                return await self._run(room)
+                return await self._run(transcript_id, doc)
             finally:
-                self.rooms.unload_if_idle(room)
+                self.host.release(transcript_id)
                 self.metrics.worker_seconds.observe(time.perf_counter() - started)
 
-    async def _run(self, room: Room) -> bool:
-        doc = TranscriptDoc(room.doc)
+    async def _run(self, transcript_id: str, doc: TranscriptDoc) -> bool:
         seen = doc.final_texts()
         snapshot = doc.snapshot()
         if not snapshot["meta"]["transcript_id"]:
@@ -224,14 +270,12 @@ class Workers:
                 model=self.backend.name,
             )
 
-        await room.change(write)
-        self._seen.pop(room.transcript_id, None)
-        self._seen[room.transcript_id] = seen  # most recent last
+        await self.host.change(transcript_id, write)
+        self._seen.pop(transcript_id, None)
+        self._seen[transcript_id] = seen  # most recent last
         while len(self._seen) > MAX_REMEMBERED:
             del self._seen[next(iter(self._seen))]
         self.metrics.worker_runs.inc()
-        if self.on_written is not None:
-            self.on_written(room)
         return True
 
 

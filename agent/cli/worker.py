@@ -1,0 +1,78 @@
+"""``minuta worker RELAY_URL``: the summary and action workers as a separate process.
+
+By default the relay runs them itself; start it with ``--no-workers`` and run this
+instead (on the same machine or another). It signs in with the tokens ``minuta login
+RELAY_URL`` kept (an editor or admin account), watches the relay's transcripts, keeps a
+synced copy of each active one and writes actions and summaries into it, which the
+relay stores and relays like any client's update. ``MINUTA_LLM_URL`` selects an LLM
+backend, as for the relay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+from typing import Any
+
+import anyio
+
+from ..credentials import CredentialStore
+from ._common import CliError
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "worker",
+        help="run the summary and action workers against a relay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("relay", metavar="RELAY_URL", help="e.g. http://127.0.0.1:8765")
+    p.add_argument(
+        "--poll", type=float, default=5.0, metavar="SECONDS",
+        help="how often to look for changed transcripts (default 5)",
+    )  # fmt: skip
+    p.add_argument("--workers-finals", type=int, default=20, metavar="N")
+    p.add_argument(
+        "--workers-wait", type=float, nargs=2, default=(30.0, 60.0), metavar=("MIN", "MAX")
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from relay.workers import LlmBackend, LlmConfig, WorkerOptions, Workers
+
+    from ..remote_docs import RemoteDocs
+
+    credentials = CredentialStore()
+    tokens = credentials.get(args.relay)
+    if tokens is None:
+        raise CliError(f"not logged in to {args.relay}: run `minuta login {args.relay}`")
+    low, high = args.workers_wait
+    if args.poll <= 0 or args.workers_finals < 1 or not 0 < low <= high:
+        raise CliError("--poll must be positive, --workers-finals 1 or more, 0 < MIN <= MAX")
+    llm = LlmConfig.from_env()
+    options = WorkerOptions(every_finals=args.workers_finals, min_wait_s=low, max_wait_s=high)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.getLogger("minuta").addHandler(handler)
+    logging.getLogger("minuta").setLevel(logging.INFO)
+
+    async def main() -> None:
+        workers: Workers | None = None
+
+        def changed(transcript_id: str) -> None:
+            if workers is not None:
+                workers.touch(transcript_id)
+
+        docs = RemoteDocs(tokens, on_change=changed, credentials=credentials, poll_s=args.poll)
+        workers = Workers(docs, LlmBackend(llm) if llm else None, options=options)
+        print(f"Minuta workers on {tokens.relay_url}", flush=True)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(docs.run)
+            tg.start_soon(workers.run)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(main)
+    return 0

@@ -1,0 +1,154 @@
+"""A relay's transcripts as local docs, for ``minuta worker`` (the workers' remote host).
+
+The workers run inside the relay by default. ``minuta worker`` runs them in another
+process instead: it watches the relay's transcript list (each row's ``updated_at`` moves
+when its doc changes), keeps a synced copy of each active transcript over its own
+websocket (:class:`agent.sync.RelaySync`), and writes the results into that copy, which
+syncs them back: the relay stores and relays them like any client's update.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+
+from engine import Origin, TranscriptDoc
+
+from .credentials import CredentialStore, LoginError, Tokens, refresh
+from .sync import RelaySync
+
+log = logging.getLogger("minuta.workers")
+
+
+@dataclass
+class _Session:
+    doc: TranscriptDoc
+    sync: RelaySync
+    scope: anyio.CancelScope
+    last_change: float = field(default_factory=time.monotonic)
+
+
+class RemoteDocs:
+    """The :class:`relay.workers.DocHost` of ``minuta worker``; ``run()`` until cancelled."""
+
+    def __init__(
+        self,
+        tokens: Tokens,
+        *,
+        on_change: Callable[[str], None],
+        credentials: CredentialStore | None = None,
+        poll_s: float = 5.0,
+        recent: timedelta = timedelta(minutes=10),
+        idle_s: float = 600.0,
+    ) -> None:
+        self.tokens = tokens
+        self.on_change = on_change
+        self.credentials = credentials
+        self.poll_s = poll_s
+        self.recent = recent
+        self.idle_s = idle_s
+        self._sessions: dict[str, _Session] = {}
+        self._seen: dict[str, str] = {}  # transcript_id -> updated_at last seen
+        self._tg: TaskGroup | None = None
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            since = datetime.now(UTC) - self.recent
+            while True:
+                try:
+                    await self._poll(since)
+                except (httpx.HTTPError, LoginError) as exc:
+                    log.warning("cannot list the relay's transcripts: %s", exc)
+                self._close_idle()
+                await anyio.sleep(self.poll_s)
+
+    async def _poll(self, since: datetime) -> None:
+        for row in await self._list():
+            transcript_id, updated = str(row["transcript_id"]), row.get("updated_at")
+            if not updated or self._seen.get(transcript_id) == updated:
+                continue
+            first_sight = transcript_id not in self._seen
+            self._seen[transcript_id] = str(updated)
+            if first_sight and datetime.fromisoformat(str(updated)).replace(tzinfo=UTC) < since:
+                continue  # history from before we started: not ours to redo
+            await self._ensure(transcript_id)
+            self.on_change(transcript_id)
+
+    async def _list(self) -> list[dict[str, object]]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            for attempt in range(2):
+                response = await http.get(
+                    f"{self.tokens.relay_url}/transcripts",
+                    params={"limit": 200},
+                    headers={"Authorization": f"Bearer {self.tokens.access_token}"},
+                )
+                if response.status_code == 401 and attempt == 0:
+                    self.tokens = await refresh(self.tokens)
+                    if self.credentials is not None:
+                        self.credentials.put(self.tokens)
+                    continue
+                response.raise_for_status()
+                return list(response.json()["items"])
+        return []
+
+    async def _ensure(self, transcript_id: str) -> _Session:
+        session = self._sessions.get(transcript_id)
+        if session is not None:
+            return session
+        assert self._tg is not None, "run() first"
+        doc = TranscriptDoc()
+        sync = RelaySync(
+            doc, self.tokens, credentials=self.credentials, transcript_id=transcript_id
+        )
+        scope = anyio.CancelScope()
+        session = self._sessions[transcript_id] = _Session(doc, sync, scope)
+
+        def changed(_update: bytes, origin: Origin | None) -> None:
+            session.last_change = time.monotonic()
+            if origin != Origin.WORKER:  # our own results are not news
+                self.on_change(transcript_id)
+
+        doc.observe(changed)
+
+        async def keep_synced() -> None:
+            with scope:
+                await sync.run()
+
+        self._tg.start_soon(keep_synced)
+        return session
+
+    def _close_idle(self) -> None:
+        now = time.monotonic()
+        for transcript_id, session in list(self._sessions.items()):
+            if now - session.last_change > self.idle_s:
+                session.scope.cancel()
+                del self._sessions[transcript_id]
+
+    # The DocHost interface.
+
+    def peek(self, transcript_id: str) -> TranscriptDoc | None:
+        session = self._sessions.get(transcript_id)
+        return None if session is None else session.doc
+
+    async def open(self, transcript_id: str) -> TranscriptDoc:
+        session = await self._ensure(transcript_id)
+        with anyio.fail_after(60):
+            await session.sync.wait_acked()  # the first ACK comes after the relay's content
+        return session.doc
+
+    async def change(self, transcript_id: str, fn: Callable[[TranscriptDoc], None]) -> None:
+        session = await self._ensure(transcript_id)
+        fn(session.doc)
+        with anyio.fail_after(60):
+            await session.sync.wait_acked()
+
+    def release(self, transcript_id: str) -> None:
+        """Sessions stay open while the transcript is active; idle ones close themselves."""
