@@ -219,19 +219,16 @@ class Workers:
                 self.metrics.worker_seconds.observe(time.perf_counter() - started)
 
     async def _run(self, transcript_id: str, doc: TranscriptDoc) -> bool:
-        seen = doc.final_texts()
-        snapshot = doc.snapshot()
-        if not snapshot["meta"]["transcript_id"]:
-            return False
-        finals = [s for s in snapshot["segments"] if s["final"]]
-        language = snapshot["meta"]["language"]
-        today = _meeting_date(snapshot["meta"]["started_at"])
-
         if isinstance(self.backend, HeuristicBackend):
-            # Pure Python: in a worker process, or the GIL would stall every room for the
-            # few hundred ms a 2-hour transcript takes.
-            actions, summary = await anyio.to_process.run_sync(_heuristics, finals, language, today)
+            # Pure Python: read and compute in a worker process, or the GIL would stall
+            # every room for the few hundred ms a 2-hour transcript takes. Only encoding
+            # the doc (a few ms) happens here.
+            reading, actions, summary = await anyio.to_process.run_sync(
+                _heuristic_run, doc.encode_update()
+            )
         else:  # an LLM: mostly waiting on the network
+            reading = _read(doc)
+            finals, language, today = reading.finals, reading.language, reading.today
 
             def compute() -> tuple[list[ActionItem], SummaryResult]:
                 return (
@@ -240,11 +237,9 @@ class Workers:
                 )
 
             actions, summary = await anyio.to_thread.run_sync(compute)
-        previous = {
-            a["action_id"]
-            for a in snapshot["actions"]
-            if a["origin"] == "worker" and a["action_id"].startswith(ACTION_PREFIX)
-        }
+        if reading.seen is None:
+            return False  # no transcript stored under this id
+        seen, previous = reading.seen, reading.previous
 
         def write(doc: TranscriptDoc) -> None:
             found = set()
@@ -279,13 +274,41 @@ class Workers:
         return True
 
 
-def _heuristics(
-    segments: list[Segment], language: str | None, today: date
-) -> tuple[list[ActionItem], SummaryResult]:
+@dataclass(frozen=True)
+class _Reading:
+    """What a run reads from the doc."""
+
+    seen: dict[str, str] | None  # final texts (None: the doc holds no transcript)
+    previous: set[str]  # the worker's earlier actions
+    finals: list[Segment]
+    language: str | None
+    today: date
+
+
+def _read(doc: TranscriptDoc) -> _Reading:
+    snapshot = doc.snapshot()
+    meta = snapshot["meta"]
+    return _Reading(
+        seen=doc.final_texts() if meta["transcript_id"] else None,
+        previous={
+            a["action_id"]
+            for a in snapshot["actions"]
+            if a["origin"] == "worker" and a["action_id"].startswith(ACTION_PREFIX)
+        },
+        finals=[s for s in snapshot["segments"] if s["final"]],
+        language=meta["language"],
+        today=_meeting_date(meta["started_at"]),
+    )
+
+
+def _heuristic_run(update: bytes) -> tuple[_Reading, list[ActionItem], SummaryResult]:
+    """Read and compute from the encoded doc (in a worker process)."""
+    reading = _read(TranscriptDoc.from_update(update))
     backend = HeuristicBackend()
     return (
-        backend.actions(segments, language=language, today=today),
-        backend.summary(segments, language=language),
+        reading,
+        backend.actions(reading.finals, language=reading.language, today=reading.today),
+        backend.summary(reading.finals, language=reading.language),
     )
 
 
