@@ -388,11 +388,12 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             await run_db(audit, "reject", claims, transcript_id, reason="other org")
             await ws.close(CLOSE_FORBIDDEN, "this transcript belongs to another organization")
             return
+        await run_db(audit, "connect", claims, transcript_id, role=claims.role)
+        # Nothing may fail between opening the room and the try that releases it.
         room: Room = await rooms().open(transcript_id)
         connection = Connection(
             ws.send, claims.username, can_write=claims.role != "viewer", close=ws.close
         )
-        await run_db(audit, "connect", claims, transcript_id, role=claims.role)
         if reconnects.connected(claims.username, transcript_id):
             metrics.reconnects.inc()
         throttle = Throttle(config.limits)
