@@ -24,4 +24,10 @@ def test_the_wheel_has_every_module_and_data_file(tmp_path: Path) -> None:
         for p in (ROOT / top).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
+    # The web page's folder is installed as minuta_web, with the built page.
+    expected |= {
+        f"minuta_web/{p.relative_to(ROOT / 'web')}" for p in (ROOT / "web" / "dist").iterdir()
+    }
+    expected.add("minuta_web/__init__.py")
     assert expected - names == set()
+    assert "minuta_web/dist/index.html" in names

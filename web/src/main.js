@@ -1,0 +1,172 @@
+// The page: sign-in, the list of transcripts and one transcript, routed by the URL hash
+// (#/ and #/t/<transcript_id>), so the relay serves a single file.
+import { Session, ApiError } from './api.js'
+import { openTranscript } from './view.js'
+import { t, applyStrings, getLanguage, setLanguage } from './i18n.js'
+
+const session = new Session()
+const app = document.getElementById('app')
+const $ = (id) => document.getElementById(id)
+let close = null // tears down the current view
+let loginMessage = ''
+
+// ------------------------------------------------------------------ header and helpers
+
+let toastTimer = 0
+const ui = {
+  toast (text) {
+    const toast = $('toast')
+    toast.textContent = text
+    toast.classList.add('shown')
+    clearTimeout(toastTimer)
+    toastTimer = setTimeout(() => toast.classList.remove('shown'), 2500)
+  },
+  crumb (text) { $('crumb').textContent = text ? `/ ${text}` : '' },
+  /** Connection state: live, connecting, reconnecting, offline or closed (null hides it). */
+  status (status, saved = true, canEdit = true) {
+    const el = $('status')
+    el.hidden = status === null
+    if (status === null) return
+    const label = {
+      live: t('statusLive'),
+      connecting: t('statusConnecting'),
+      reconnecting: t('statusReconnecting'),
+      offline: t('statusOffline'),
+      closed: ''
+    }[status] ?? ''
+    let save = ''
+    if (canEdit) save = saved ? t('saved') : status === 'live' ? t('saving') : t('unsaved')
+    el.dataset.state = status
+    el.dataset.saved = String(saved)
+    el.textContent = [label, canEdit ? save : t('readOnly')].filter(Boolean).join(' · ')
+  },
+  people (others) {
+    const list = $('people')
+    list.hidden = others.length === 0
+    list.setAttribute('aria-label', t('here'))
+    list.replaceChildren(...others.map((p) => {
+      const li = document.createElement('li')
+      li.className = 'person'
+      li.style.setProperty('--peer', p.color)
+      li.textContent = p.name
+      li.title = p.name
+      return li
+    }))
+  },
+  mark (name, count) {
+    if (!performance.getEntriesByName(name).length) performance.mark(name, { detail: count })
+  }
+}
+
+$('lang').value = getLanguage()
+$('lang').addEventListener('change', (e) => {
+  setLanguage(e.target.value)
+  route()
+})
+$('logout').addEventListener('click', () => session.logout('user'))
+session.addEventListener('signed-out', ({ detail }) => {
+  loginMessage = detail === 'expired' ? t('sessionEnded') : ''
+  route()
+})
+
+// ------------------------------------------------------------------ views
+
+function show (templateId) {
+  close?.()
+  close = null
+  ui.crumb('')
+  app.replaceChildren($(templateId).content.cloneNode(true))
+  applyStrings()
+  const user = session.user
+  $('who').textContent = user ? `${user.username} (${user.role})` : ''
+  $('logout').hidden = !user
+}
+
+function showLogin () {
+  show('login-view')
+  document.title = 'Minuta'
+  const form = $('login-form')
+  $('login-error').textContent = loginMessage
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const data = new FormData(form)
+    try {
+      await session.login(String(data.get('username')), String(data.get('password')))
+      loginMessage = ''
+      route()
+    } catch (err) {
+      $('login-error').textContent = err instanceof ApiError && err.status === 401
+        ? t('wrongLogin')
+        : t('networkError')
+    }
+  })
+}
+
+function showList () {
+  show('list-view')
+  document.title = `${t('transcripts')} · Minuta`
+  const items = []
+  let next = 0
+  const draw = () => {
+    const query = $('search').value.trim().toLowerCase()
+    const shown = items.filter((x) => (x.title || '').toLowerCase().includes(query))
+    $('transcripts').replaceChildren(...shown.map((x) => {
+      const li = document.createElement('li')
+      const a = document.createElement('a')
+      a.href = `#/t/${encodeURIComponent(x.transcript_id)}`
+      a.className = 'title'
+      a.textContent = x.title || t('untitled')
+      const badge = document.createElement('span')
+      badge.className = x.live ? 'badge live' : 'badge ended'
+      badge.textContent = x.live ? t('live') : t('ended')
+      const info = document.createElement('span')
+      info.className = 'info'
+      const when = x.started_at || x.created_at
+      info.textContent = [
+        when ? new Date(when).toLocaleString(getLanguage()) : '',
+        t('segmentsN', { n: x.segment_count ?? 0 })
+      ].filter(Boolean).join(' · ')
+      li.append(a, badge, info)
+      return li
+    }))
+    const empty = $('list-empty')
+    empty.hidden = shown.length > 0
+    empty.textContent = items.length ? t('noMatches') : t('noTranscripts')
+    $('more').hidden = next === null
+  }
+  const load = async (reset) => {
+    if (reset) next = 0
+    if (next === null) return
+    try {
+      // A refresh reloads as many as are shown (live or ended changes as agents come and go).
+      const limit = reset ? Math.min(200, Math.max(50, items.length)) : 50
+      const page = await session.request('GET', `/transcripts?limit=${limit}&offset=${reset ? 0 : next}`)
+      if (reset) items.length = 0
+      items.push(...page.items)
+      next = page.next_offset
+      draw()
+    } catch (err) {
+      if (err.status !== 401) ui.toast(t('networkError'))
+    }
+  }
+  $('search').addEventListener('input', draw)
+  $('more').addEventListener('click', () => load(false))
+  load(true)
+  const timer = setInterval(() => { if (!document.hidden) load(true) }, 10_000)
+  close = () => clearInterval(timer)
+}
+
+function showTranscript (transcriptId) {
+  show('transcript-view')
+  close = openTranscript(app, transcriptId, session, ui)
+}
+
+function route () {
+  if (!session.signedIn) return showLogin()
+  const match = location.hash.match(/^#\/t\/(.+)$/)
+  if (match) return showTranscript(decodeURIComponent(match[1]))
+  showList()
+}
+
+addEventListener('hashchange', route)
+route()

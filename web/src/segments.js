@@ -1,0 +1,340 @@
+// The segment list, virtualized: only the rows near the viewport are in the DOM, placed at
+// offsets computed from measured heights (estimated until a row has been seen). When a
+// row above the viewport changes height the scroll position is corrected, so nothing
+// jumps while text streams in; at the bottom the list follows the live transcript.
+import { clock, diff } from './transcript.js'
+import { t } from './i18n.js'
+
+const OVERSCAN_PX = 800
+const FOLLOW_SLACK_PX = 48
+const META_PX = 30
+const LINE_PX = 24
+const CHAR_PX = 8.2
+
+/**
+ * @typedef {object} ListHooks
+ * @property {(segmentId: string, index: number, del: number, insert: string) => void} edit
+ * @property {(segmentId: string|null, index?: number) => void} cursor
+ * @property {(speakerId: string, name: string) => void} rename
+ * @property {(speakerId: string|null) => string} speakerName
+ * @property {(segmentId: string) => {name: string, color: string}[]} peersAt
+ * @property {(text: string) => void} toast
+ * @property {() => boolean} canEdit
+ */
+
+export class SegmentList {
+  /** @param {HTMLElement} scroller  @param {ListHooks} hooks */
+  constructor (scroller, hooks) {
+    this.scroller = scroller
+    this.hooks = hooks
+    this.inner = document.createElement('div')
+    this.inner.className = 'seg-inner'
+    this.inner.setAttribute('role', 'list')
+    scroller.append(this.inner)
+    this.items = []
+    this.position = new Map() // segment_id -> index in items
+    this.heights = new Map() // segment_id -> measured px
+    this.offsets = [0]
+    this.rows = new Map() // segment_id -> row element
+    this.follow = true
+    this.focusedId = null
+    this._frame = 0
+    this._width = 0
+    this._measure = new ResizeObserver((entries) => this._measured(entries))
+    new ResizeObserver(() => {
+      if (this.scroller.clientWidth !== this._width) this.schedule()
+    }).observe(scroller)
+    scroller.addEventListener('scroll', () => {
+      this.follow = this._atBottom()
+      this.schedule()
+    }, { passive: true })
+  }
+
+  /** Show `items` (views from Transcript.view, in order): only changed objects are redrawn. */
+  setItems (items) {
+    this.items = items
+    this.position = new Map(items.map((item, i) => [item.segment_id, i]))
+    // The row being typed in takes remote changes now, not at the next frame: a key
+    // pressed before then would be placed by the text it showed, not the doc's.
+    const focused = this.rows.get(this.focusedId)
+    const item = items[this.position.get(this.focusedId)]
+    if (focused && item && focused._item !== item) this._fill(focused, item)
+    this.schedule()
+  }
+
+  /** Redraw every mounted row (after a rename, a language change or presence). */
+  refill () {
+    for (const row of this.rows.values()) row._item = null
+    this.schedule()
+  }
+
+  schedule () {
+    if (!this._frame) this._frame = requestAnimationFrame(() => { this._frame = 0; this.render() })
+  }
+
+  /** Scroll to a segment, flash it and put the caret in it. */
+  reveal (segmentId) {
+    const i = this.position.get(segmentId)
+    if (i === undefined) return false
+    this.follow = false
+    this._layout()
+    this.scroller.scrollTop = Math.max(0, this.offsets[i] - this.scroller.clientHeight / 3)
+    this.render()
+    const row = this.rows.get(segmentId)
+    row?.classList.add('flash')
+    setTimeout(() => row?.classList.remove('flash'), 1600)
+    row?.querySelector('textarea')?.focus({ preventScroll: true })
+    return true
+  }
+
+  render () {
+    const anchor = this.follow ? null : this._anchor()
+    this._layout()
+    const total = this.offsets[this.items.length]
+    this.inner.style.height = `${total}px`
+    if (this.follow) this.scroller.scrollTop = total
+    else if (anchor && this.position.has(anchor.id)) {
+      const top = this.offsets[this.position.get(anchor.id)] + anchor.delta
+      if (Math.abs(top - this.scroller.scrollTop) >= 1) this.scroller.scrollTop = top
+    }
+    const top = this.scroller.scrollTop - OVERSCAN_PX
+    const bottom = this.scroller.scrollTop + this.scroller.clientHeight + OVERSCAN_PX
+    const wanted = new Set()
+    for (let i = this._firstBelow(top); i < this.items.length && this.offsets[i] < bottom; i++) {
+      wanted.add(this.items[i].segment_id)
+    }
+    // A row being edited stays mounted (and keeps its caret) wherever it scrolled to.
+    if (this.focusedId && this.position.has(this.focusedId)) wanted.add(this.focusedId)
+    for (const [id, row] of this.rows) {
+      if (!wanted.has(id)) {
+        this._measure.unobserve(row)
+        row.remove()
+        this.rows.delete(id)
+      }
+    }
+    for (const id of wanted) {
+      const i = this.position.get(id)
+      const item = this.items[i]
+      let row = this.rows.get(id)
+      if (!row) {
+        row = this._createRow(id)
+        this.rows.set(id, row)
+        this.inner.append(row)
+        this._measure.observe(row)
+      }
+      if (row._item !== item) this._fill(row, item)
+      row.style.transform = `translateY(${this.offsets[i]}px)`
+      row.setAttribute('aria-posinset', String(i + 1))
+      row.setAttribute('aria-setsize', String(this.items.length))
+    }
+  }
+
+  // ------------------------------------------------------------------ layout
+
+  _layout () {
+    this._width = this.scroller.clientWidth
+    const n = this.items.length
+    const offsets = new Array(n + 1)
+    offsets[0] = 0
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + this._height(this.items[i])
+    this.offsets = offsets
+  }
+
+  _height (item) {
+    const known = this.heights.get(item.segment_id)
+    if (known !== undefined) return known
+    const perLine = Math.max(20, (this._width - 150) / CHAR_PX)
+    return META_PX + LINE_PX * Math.max(1, Math.ceil(item.text.length / perLine)) + 12
+  }
+
+  _firstBelow (y) {
+    let lo = 0
+    let hi = this.items.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.offsets[mid + 1] <= y) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  _anchor () {
+    const i = this._firstBelow(this.scroller.scrollTop)
+    if (i >= this.items.length) return null
+    return { id: this.items[i].segment_id, delta: this.scroller.scrollTop - this.offsets[i] }
+  }
+
+  _atBottom () {
+    const s = this.scroller
+    return s.scrollTop + s.clientHeight >= s.scrollHeight - FOLLOW_SLACK_PX
+  }
+
+  _measured (entries) {
+    let changed = false
+    for (const entry of entries) {
+      const id = entry.target.dataset.segmentId
+      const height = Math.ceil(entry.borderBoxSize?.[0]?.blockSize ?? entry.target.offsetHeight)
+      if (!id || !this.rows.has(id) || height === 0) continue
+      if (this.heights.get(id) !== height) {
+        this.heights.set(id, height)
+        changed = true
+      }
+    }
+    // Laid out again before this frame paints: rows never overlap on screen.
+    if (changed) this.render()
+  }
+
+  // ------------------------------------------------------------------ rows
+
+  _createRow (id) {
+    const row = document.createElement('div')
+    row.className = 'seg'
+    row.dataset.segmentId = id
+    row.setAttribute('role', 'listitem')
+    row.innerHTML = `
+      <div class="seg-meta">
+        <button type="button" class="ts"></button>
+        <button type="button" class="speaker"></button>
+        <span class="conf"></span>
+        <span class="badge"></span>
+        <span class="peers" aria-live="polite"></span>
+      </div>
+      <textarea class="text" rows="1" spellcheck="true"></textarea>`
+    const text = row.querySelector('textarea')
+    row._known = ''
+    const send = () => {
+      const d = diff(row._known, text.value)
+      row._known = text.value
+      if (d) this.hooks.edit(id, d.index, d.del, d.insert)
+      this.hooks.cursor(id, text.selectionStart)
+    }
+    text.addEventListener('input', (e) => { if (!e.isComposing) send() })
+    text.addEventListener('compositionend', send)
+    const where = () => this.hooks.cursor(id, text.selectionStart)
+    text.addEventListener('focus', () => { this.focusedId = id; where() })
+    text.addEventListener('blur', () => {
+      if (this.focusedId === id) this.focusedId = null
+      this.hooks.cursor(null)
+    })
+    text.addEventListener('keyup', where)
+    text.addEventListener('mouseup', where)
+    text.addEventListener('keydown', (e) => this._key(e, id, text))
+    row.querySelector('.ts').addEventListener('click', () => this._copyTime(row))
+    row.querySelector('.speaker').addEventListener('click', (e) => this._rename(row, e.currentTarget))
+    return row
+  }
+
+  _fill (row, item) {
+    row._item = item
+    const canEdit = this.hooks.canEdit()
+    const time = clock(item.t0)
+    const name = this.hooks.speakerName(item.speaker_id) ?? t('unknownSpeaker')
+    row.classList.toggle('partial', !item.final)
+    row.classList.toggle('human', item.source === 'human')
+    row.classList.toggle('low-conf', item.conf !== null && item.conf < 0.5)
+    row.dataset.rev = String(item.rev)
+    const ts = row.querySelector('.ts')
+    ts.textContent = time
+    ts.setAttribute('aria-label', t('copyTime', { time }))
+    const speaker = row.querySelector('.speaker')
+    speaker.textContent = name
+    speaker.disabled = !canEdit || !item.speaker_id
+    speaker.setAttribute('aria-label', t('renameSpeaker', { name }))
+    row.querySelector('.conf').textContent = item.conf === null ? '' : `${Math.round(item.conf * 100)}%`
+    const badge = row.querySelector('.badge')
+    badge.textContent = !item.final
+      ? t('partial')
+      : item.source === 'human' ? t('editedBy', { user: item.edited_by ?? '?' }) : ''
+    if (item.source === 'human' && item.asr_text !== item.text) badge.title = item.asr_text ?? ''
+    else badge.removeAttribute('title')
+    this._fillPeers(row)
+    const text = row.querySelector('textarea')
+    text.readOnly = !canEdit
+    text.setAttribute('aria-label', t('segmentText', { time, speaker: name }))
+    if (text.value !== item.text) replaceKeepingCaret(text, item.text)
+    row._known = item.text
+  }
+
+  _fillPeers (row) {
+    const peers = this.hooks.peersAt(row.dataset.segmentId)
+    const box = row.querySelector('.peers')
+    box.replaceChildren(...peers.map((p) => {
+      const chip = document.createElement('span')
+      chip.className = 'peer'
+      chip.style.setProperty('--peer', p.color)
+      chip.textContent = p.name
+      return chip
+    }))
+    row.classList.toggle('has-peers', peers.length > 0)
+  }
+
+  /** Redraw only who is where (awareness changes often; text does not change with it). */
+  refreshPeers () {
+    for (const row of this.rows.values()) this._fillPeers(row)
+  }
+
+  _key (e, id, text) {
+    const i = this.position.get(id)
+    const move = (j) => {
+      if (j < 0 || j >= this.items.length) return
+      e.preventDefault()
+      this.reveal(this.items[j].segment_id)
+    }
+    if (e.key === 'ArrowDown' && !e.shiftKey && text.selectionEnd === text.value.length) move(i + 1)
+    else if (e.key === 'ArrowUp' && !e.shiftKey && text.selectionStart === 0) move(i - 1)
+    else if (e.key === 'Escape') text.blur()
+  }
+
+  /** Rename a speaker in place: an input over the name; Enter keeps it, Escape drops it. */
+  _rename (row, button) {
+    const speakerId = row._item?.speaker_id
+    if (!speakerId || button.disabled) return
+    const input = document.createElement('input')
+    input.className = 'rename'
+    input.value = button.textContent
+    input.setAttribute('aria-label', t('renameTo', { name: button.textContent }))
+    let done = false
+    const finish = (keep) => {
+      if (done) return
+      done = true
+      const name = input.value.trim()
+      input.replaceWith(button)
+      if (keep && name && name !== button.textContent) this.hooks.rename(speakerId, name)
+      button.focus()
+    }
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') finish(true)
+      else if (e.key === 'Escape') finish(false)
+    })
+    input.addEventListener('blur', () => finish(true))
+    button.replaceWith(input)
+    input.select()
+  }
+
+  async _copyTime (row) {
+    const time = row.querySelector('.ts').textContent
+    try {
+      await navigator.clipboard.writeText(time)
+      this.hooks.toast(t('copied', { time }))
+    } catch {
+      this.hooks.toast(time)
+    }
+  }
+}
+
+/** Set a textarea's value from elsewhere (another editor, the ASR), keeping the caret. */
+function replaceKeepingCaret (text, value) {
+  if (document.activeElement !== text) {
+    text.value = value
+    return
+  }
+  const d = diff(text.value, value)
+  const shift = (pos) => {
+    if (!d || pos <= d.index) return pos
+    if (pos >= d.index + d.del) return pos + d.insert.length - d.del
+    return d.index + d.insert.length
+  }
+  const [start, end] = [shift(text.selectionStart), shift(text.selectionEnd)]
+  text.value = value
+  text.setSelectionRange(start, end)
+}

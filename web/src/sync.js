@@ -1,0 +1,103 @@
+// The live connection: a stock y-websocket provider, plus the relay's two extra messages:
+// ACK (100, the relay's state vector once our updates are on its disk) and NOTICE (101, a
+// line of text). From ACKs we know whether every edit of ours is saved.
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import * as decoding from 'lib0/decoding'
+
+const ACK = 100
+const NOTICE = 101
+
+/**
+ * Sync `doc` with the relay's room `transcriptId`. Events on the returned object:
+ * "state" ({status: 'connecting'|'live'|'reconnecting'|'offline', saved}), "notice" (text),
+ * "closed" ({code, reason}: the relay refused us; no retry unless `retry()`).
+ */
+export class Sync extends EventTarget {
+  constructor (doc, transcriptId, session) {
+    super()
+    this.doc = doc
+    this.session = session
+    this.status = 'connecting'
+    this.everConnected = false
+    this.acked = 0 // our clock that the relay has stored
+    this._refreshedFor4401 = 0
+    const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`
+    this.provider = new WebsocketProvider(base, transcriptId, doc, {
+      params: { token: session.accessToken },
+      maxBackoffTime: 5000
+    })
+    // The handlers array is the provider's own copy: add ours beside the stock ones.
+    const handlers = this.provider.messageHandlers
+    handlers[ACK] = (_encoder, decoder) => this._onAck(decoding.readVarUint8Array(decoder))
+    handlers[NOTICE] = (_encoder, decoder) => {
+      const text = new TextDecoder().decode(decoding.readVarUint8Array(decoder))
+      this.dispatchEvent(new CustomEvent('notice', { detail: text }))
+    }
+    this.provider.on('status', ({ status }) => {
+      if (status === 'connected') this.everConnected = true
+      this._update()
+    })
+    this.provider.on('sync', () => this._update())
+    this.provider.on('closed', (event) => this._onClosed(event))
+    this._onUpdate = (_update, origin) => { if (origin !== this.provider) this._update() }
+    doc.on('update', this._onUpdate)
+    this._onNetwork = () => this._update()
+    addEventListener('online', this._onNetwork)
+    addEventListener('offline', this._onNetwork)
+    this._onTokens = () => { this.provider.params = { token: session.accessToken } }
+    session.addEventListener('tokens', this._onTokens)
+  }
+
+  get awareness () { return this.provider.awareness }
+  get synced () { return this.provider.synced }
+
+  /** True when everything this tab wrote is stored on the relay. */
+  get saved () {
+    return this.acked >= Y.getState(this.doc.store, this.doc.clientID)
+  }
+
+  retry () { this.provider.connect() }
+
+  destroy () {
+    this.doc.off('update', this._onUpdate)
+    removeEventListener('online', this._onNetwork)
+    removeEventListener('offline', this._onNetwork)
+    this.session.removeEventListener('tokens', this._onTokens)
+    this.provider.destroy()
+  }
+
+  _onAck (stateVector) {
+    const clock = Y.decodeStateVector(stateVector).get(this.doc.clientID) ?? 0
+    this.acked = Math.max(this.acked, clock)
+    this._update()
+  }
+
+  async _onClosed ({ code, reason }) {
+    if (code === 4401) {
+      // The token was refused: refresh once, then reconnect; if that fails the session
+      // ends and the page shows the login form. Never a loop of refused connects.
+      const now = Date.now()
+      if (now - this._refreshedFor4401 > 30_000 && await this.session.refresh()) {
+        this._refreshedFor4401 = now
+        this.retry()
+        return
+      }
+      this.session.logout('expired')
+      return
+    }
+    this.status = 'closed'
+    this.dispatchEvent(new CustomEvent('closed', { detail: { code, reason } }))
+  }
+
+  _update () {
+    let status
+    if (this.provider.wsconnected && this.provider.synced) status = 'live'
+    else if (!navigator.onLine) status = 'offline'
+    else if (this.everConnected) status = 'reconnecting'
+    else status = 'connecting'
+    if (this.status === 'closed') return
+    this.status = status
+    this.dispatchEvent(new CustomEvent('state', { detail: { status, saved: this.saved } }))
+  }
+}

@@ -1,0 +1,226 @@
+// The transcript view: one Y.Doc synced with the relay, drawn as the segment list, the
+// filters and the two panels. Every change to the doc, local or remote, goes through the
+// same path: the changed segments' views are rebuilt and the list redraws what is visible.
+import * as Y from 'yjs'
+import { Sync } from './sync.js'
+import { Transcript, clock } from './transcript.js'
+import { SegmentList } from './segments.js'
+import { Presence } from './presence.js'
+import { renderActions, renderSummary } from './panels.js'
+import { t } from './i18n.js'
+
+const EXT = { md: 'md', srt: 'srt', vtt: 'vtt', json: 'json' }
+
+/** Run the view of `transcriptId` in `root` (the template, already mounted); returns its teardown. */
+export function openTranscript (root, transcriptId, session, ui) {
+  const $ = (sel) => root.querySelector(sel)
+  const doc = new Y.Doc()
+  const transcript = new Transcript(doc)
+  const sync = new Sync(doc, transcriptId, session)
+  const presence = new Presence(sync.awareness, session.user.username)
+  const canEdit = session.canEdit
+  const views = new Map() // segment_id -> view (rebuilt only when that segment changes)
+  let order = [] // every visible segment's view, by time
+  const filters = { speaker: '', conf: 0, keyword: '' }
+
+  const list = new SegmentList($('#segments'), {
+    edit: (id, index, del, insert) => transcript.editText(id, index, del, insert, session.user.username),
+    cursor: (id, index) => presence.setCursor(id, index),
+    rename: (speakerId, name) => transcript.renameSpeaker(speakerId, name),
+    speakerName: (id) => transcript.speakerName(id),
+    peersAt: (id) => presence.peersAt(id),
+    toast: ui.toast,
+    canEdit: () => canEdit
+  })
+
+  // ------------------------------------------------------------------ segments
+
+  function rebuild (ids) {
+    let reorder = ids === null
+    for (const id of ids ?? transcript.segments.keys()) {
+      const before = views.get(id)
+      const view = transcript.view(id)
+      if (view) views.set(id, view)
+      else views.delete(id)
+      if (!before || !view || before.t0 !== view.t0) reorder = true
+    }
+    if (ids === null) {
+      for (const id of views.keys()) if (!transcript.segments.has(id)) views.delete(id)
+    }
+    if (reorder) {
+      order = [...views.values()].sort((a, b) => a.t0 - b.t0 || (a.segment_id < b.segment_id ? -1 : 1))
+    } else {
+      order = order.map((v) => views.get(v.segment_id))
+    }
+    applyFilters()
+    // Evidence links show their segment's time.
+    if (reorder && transcript.actions.size) drawActions()
+  }
+
+  const fold = (s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()
+
+  function applyFilters () {
+    const keyword = fold(filters.keyword.trim())
+    const shown = order.filter((v) =>
+      (!filters.speaker || v.speaker_id === filters.speaker) &&
+      (v.conf === null || v.conf >= filters.conf) &&
+      (!keyword || fold(v.text).includes(keyword)))
+    list.setItems(shown)
+    $('#count').textContent = t('shownOf', { shown: shown.length, total: order.length })
+    $('#doc-empty').hidden = order.length > 0 || !sync.synced
+    ui.mark('minuta:rendered', order.length)
+  }
+
+  function refreshSpeakers () {
+    const select = $('#f-speaker')
+    const ids = [...new Set(order.map((v) => v.speaker_id).filter(Boolean))].sort()
+    const have = [...select.options].slice(1).map((o) => o.value)
+    if (have.join('\n') !== ids.join('\n') || ids.some((id, i) => select.options[i + 1].textContent !== transcript.speakerName(id))) {
+      const value = select.value
+      select.replaceChildren(select.options[0], ...ids.map((id) => new Option(transcript.speakerName(id), id)))
+      select.value = ids.includes(value) ? value : ''
+    }
+  }
+
+  transcript.segments.observeDeep((events) => {
+    const ids = new Set()
+    for (const event of events) {
+      if (event.target === transcript.segments) for (const key of event.keysChanged) ids.add(key)
+      else if (event.path.length) ids.add(String(event.path[0]))
+    }
+    rebuild(ids)
+    refreshSpeakers()
+  })
+  transcript.speakers.observe(() => { list.refill(); refreshSpeakers() })
+
+  // ------------------------------------------------------------------ meta, panels
+
+  const drawTitle = () => {
+    const title = transcript.meta.get('title') || t('untitled')
+    $('#doc-title').textContent = title
+    document.title = `${title} · Minuta`
+    ui.crumb(title)
+  }
+  transcript.meta.observe(drawTitle)
+
+  const drawSummary = () => renderSummary($('#summary'), {
+    summary: transcript.summaryView(),
+    canEdit,
+    regenerate: async () => {
+      try {
+        await session.request('POST', `/transcripts/${encodeURIComponent(transcriptId)}/summary`)
+      } catch (err) {
+        ui.toast(t('regenerateFailed', { reason: err.message }))
+      }
+    }
+  })
+  transcript.summary.observe(drawSummary)
+
+  const drawActions = () => renderActions($('#actions'), {
+    actions: transcript.actionList(new Map(order.map((v, i) => [v.segment_id, i]))),
+    canEdit,
+    edit: (id, changes) => transcript.editAction(id, changes, session.user.username),
+    add: (fields) => transcript.addAction(fields),
+    reveal: (id) => {
+      if (!list.reveal(id)) {
+        // Hidden by a filter: clear the filters and try again.
+        Object.assign(filters, { speaker: '', conf: 0, keyword: '' })
+        $('#f-speaker').value = ''; $('#f-conf').value = '0'; $('#f-keyword').value = ''
+        $('#f-conf-out').textContent = '0%'
+        applyFilters()
+        requestAnimationFrame(() => list.reveal(id))
+      }
+    },
+    timeOf: (id) => views.get(id)?.t0 ?? null
+  })
+  transcript.actions.observeDeep(drawActions)
+
+  // ------------------------------------------------------------------ filters, exports
+
+  $('#f-speaker').addEventListener('change', (e) => { filters.speaker = e.target.value; applyFilters() })
+  $('#f-conf').addEventListener('input', (e) => {
+    filters.conf = Number(e.target.value)
+    $('#f-conf-out').textContent = `${Math.round(filters.conf * 100)}%`
+    applyFilters()
+  })
+  $('#f-keyword').addEventListener('input', (e) => { filters.keyword = e.target.value; applyFilters() })
+  for (const button of root.querySelectorAll('[data-fmt]')) {
+    button.addEventListener('click', () => download(button.dataset.fmt))
+  }
+  $('#print').addEventListener('click', () => print())
+
+  async function download (fmt) {
+    try {
+      const response = await session.request('GET',
+        `/transcripts/${encodeURIComponent(transcriptId)}/export?fmt=${fmt}`, { raw: true })
+      const url = URL.createObjectURL(await response.blob())
+      const a = Object.assign(document.createElement('a'), { href: url, download: `${transcriptId}.${EXT[fmt]}` })
+      document.body.append(a)
+      a.click()
+      a.remove()
+      setTimeout(() => URL.revokeObjectURL(url), 10_000)
+    } catch (err) {
+      ui.toast(t('exportFailed', { reason: err.message }))
+    }
+  }
+
+  // The list only holds the rows on screen: a printout gets a plain copy of them all.
+  const beforePrint = () => {
+    $('#print-copy').replaceChildren(...order.map((v) => {
+      const p = document.createElement('p')
+      const head = document.createElement('strong')
+      head.textContent = `${clock(v.t0)} ${transcript.speakerName(v.speaker_id) ?? ''} `
+      p.append(head, v.text)
+      return p
+    }))
+  }
+  addEventListener('beforeprint', beforePrint)
+
+  // ------------------------------------------------------------------ connection
+
+  sync.addEventListener('state', ({ detail }) => {
+    ui.status(detail.status, detail.saved, canEdit)
+    if (detail.status === 'live') $('#doc-empty').hidden = order.length > 0
+  })
+  sync.addEventListener('notice', ({ detail }) => ui.toast(detail))
+  sync.addEventListener('closed', ({ detail }) => {
+    const banner = $('#banner')
+    banner.hidden = false
+    banner.textContent = detail.code === 4403
+      ? t('noAccess')
+      : detail.code === 4404 ? t('notFound') : t('rejected', { reason: detail.reason || detail.code })
+    ui.status('closed', sync.saved, canEdit)
+  })
+  sync.provider.once('sync', () => ui.mark('minuta:synced', order.length))
+  const stopPresence = presence.onChange(() => {
+    list.refreshPeers()
+    ui.people(presence.others())
+  })
+  const beforeUnload = (e) => {
+    if (!sync.saved) {
+      e.preventDefault()
+      e.returnValue = t('leaveUnsaved')
+    }
+  }
+  addEventListener('beforeunload', beforeUnload)
+
+  drawTitle()
+  drawSummary()
+  drawActions()
+  rebuild(null)
+  ui.status(sync.status, true, canEdit)
+
+  // For tests and the benchmark: the live doc and its list.
+  globalThis.minuta = { doc, transcript, sync, list }
+
+  return () => {
+    stopPresence()
+    removeEventListener('beforeprint', beforePrint)
+    removeEventListener('beforeunload', beforeUnload)
+    sync.destroy()
+    doc.destroy()
+    ui.people([])
+    ui.status(null)
+    delete globalThis.minuta
+  }
+}
