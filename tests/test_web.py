@@ -8,9 +8,7 @@ Needs Debian's ``chromium`` and ``npm ci --prefix web`` (the README's test comma
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -18,7 +16,7 @@ import anyio.to_thread
 import httpx
 import pytest
 from _browser import Browser, missing
-from _relay import PASSWORD, RelayProcess, SyncClient, connected, prepare, relay_env, wait_until
+from _relay import PASSWORD, RelayProcess, connected, prepare, relay_env, wait_until
 
 from engine import Origin, TranscriptDoc
 
@@ -104,7 +102,7 @@ def row(segment_id: str) -> str:
 def test_two_people_and_the_agent_converge(relay: RelayProcess, browser: Browser) -> None:
     transcript_id = new_transcript(relay)
 
-    async def main() -> None:
+    async def main() -> dict[str, str]:
         async with connected(sync_url(relay, transcript_id)) as agent:
             await agent.change(lambda d: write_asr(d, ASR))
             for tab, user in (("ana", "ana"), ("root", "root")):
@@ -164,10 +162,363 @@ def test_two_people_and_the_agent_converge(relay: RelayProcess, browser: Browser
             await blocking(browser.screenshot, "root", "converge-2-merged")
             assert await blocking(browser.errors, "ana") == []
 
-        export = httpx.get(
-            f"{relay.url}/transcripts/{transcript_id}/export?fmt=json",
-            headers={"Authorization": f"Bearer {relay.token('ana', 'acme', 'editor')}"},
-        ).json()
-        assert {s["segment_id"]: s["text"] for s in export["segments"]} == expected
+        return expected
+
+    expected = anyio.run(main)
+    export = httpx.get(
+        f"{relay.url}/transcripts/{transcript_id}/export?fmt=json",
+        headers={"Authorization": f"Bearer {relay.token('ana', 'acme', 'editor')}"},
+    ).json()
+    assert {s["segment_id"]: s["text"] for s in export["segments"]} == expected
+
+
+def test_a_human_edit_survives_later_asr_revisions(relay: RelayProcess, browser: Browser) -> None:
+    transcript_id = new_transcript(relay)
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(lambda d: write_asr(d, ASR))
+            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
+            await blocking(
+                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 4"
+            )
+            # A final (s1) and a partial (s4), corrected by hand.
+            await blocking(browser.call, "caret", tab="ana", selector=row("s1"), index=0)
+            await blocking(browser.call, "press", tab="ana", selector=row("s1"), key="Delete")
+            await blocking(browser.call, "type", tab="ana", selector=row("s1"), text="H")
+            await blocking(browser.call, "caret", tab="ana", selector=row("s4"), index=None)
+            await blocking(browser.call, "type", tab="ana", selector=row("s4"), text=" técnicos")
+            await wait_until(lambda: texts(agent.doc)["s4"] == "y ahora los riesgos técnicos", 15)
+            # The ASR revises both afterwards, and finalizes the partial.
+            await agent.change(
+                lambda d: write_asr(
+                    d,
+                    {
+                        "s1": (0.0, 2.5, "S1", "hola a todos, bienvenidos", True),
+                        "s4": (8.0, 9.5, "S2", "y ahora los riesgos del proyecto", True),
+                    },
+                    rev=2,
+                )
+            )
+            await blocking(
+                browser.wait,
+                "ana",
+                "() => document.querySelector('.seg[data-segment-id=\"s4\"]').dataset.rev === '2'",
+            )
+            shown = await blocking(browser.eval, "ana", SHOWN)
+            assert shown["s1"]["text"] == "Hola a todos bienvenidos a la reunión"
+            assert shown["s4"]["text"] == "y ahora los riesgos técnicos"
+            assert shown["s4"]["human"] and not shown["s4"]["partial"]
+            segments = {s["segment_id"]: s for s in agent.doc.snapshot()["segments"]}
+            assert segments["s1"]["text"] == "Hola a todos bienvenidos a la reunión"
+            assert segments["s1"]["asr_text"] == "hola a todos, bienvenidos"
+            assert segments["s4"]["edited_by"] == "ana"
+            await blocking(browser.screenshot, "ana", "human-edit-survives")
+
+    anyio.run(main)
+
+
+def test_a_viewer_cannot_edit(relay: RelayProcess, browser: Browser) -> None:
+    transcript_id = new_transcript(relay)
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(lambda d: write_asr(d, ASR))
+            await agent.change(
+                lambda d: d.upsert_action(
+                    "a-1", text="Llamar al proveedor", owner="Jorge", segment_ids=["s3"]
+                )
+            )
+            await blocking(open_transcript, browser, "vi", "vi", transcript_id)
+            await blocking(
+                browser.wait, "vi", "() => document.querySelectorAll('.seg').length === 4"
+            )
+            shown = await blocking(browser.eval, "vi", SHOWN)
+            assert all(s["readOnly"] for s in shown.values())
+            state = await blocking(
+                browser.eval,
+                "vi",
+                """() => ({status: document.querySelector('#status').textContent,
+                  add: document.querySelector('.add-action') !== null,
+                  regenerate: document.querySelector('.regenerate').hidden,
+                  owner: document.querySelector('.a-owner').disabled,
+                  rename: document.querySelector('.seg .speaker').disabled})""",
+            )
+            assert state == {"status": "Live · Read only", "add": False, "regenerate": True,
+                             "owner": True, "rename": True}  # fmt: skip
+            await blocking(browser.call, "type", tab="vi", selector=row("s1"), text="zzz")
+            assert (await blocking(browser.eval, "vi", SHOWN))["s1"]["text"] == ASR["s1"][3]
+            # Past the page, straight into its doc: the relay drops it and says so.
+            await blocking(
+                browser.eval, "vi", "() => minuta.transcript.editText('s1', 0, 4, 'ADIÓS', 'vi')"
+            )
+            await blocking(
+                browser.wait,
+                "vi",
+                "() => /read-only/.test(document.querySelector('#toast').textContent)",
+            )
+            await blocking(browser.screenshot, "vi", "viewer-read-only")
+            # The agent's replica (and so the relay) never got it.
+            await agent.change(lambda d: write_asr(d, {"s5": (9.5, 11.0, "S1", "fin", True)}))
+            await blocking(
+                browser.wait, "vi", "() => document.querySelectorAll('.seg').length === 5"
+            )
+            assert texts(agent.doc)["s1"] == ASR["s1"][3]
+
+    anyio.run(main)
+
+
+def test_an_offline_edit_syncs_after_reconnecting(relay: RelayProcess, browser: Browser) -> None:
+    transcript_id = new_transcript(relay)
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(lambda d: write_asr(d, ASR))
+            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
+            await blocking(
+                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 4"
+            )
+            await blocking(browser.call, "offline", tab="ana", offline=True)
+            await blocking(browser.wait, "ana", "() => minuta.sync.status === 'offline'")
+            await blocking(browser.call, "caret", tab="ana", selector=row("s3"), index=None)
+            await blocking(browser.call, "type", tab="ana", selector=row("s3"), text=" sin falta")
+            # Meanwhile the agent goes on.
+            await agent.change(
+                lambda d: write_asr(d, {"s5": (9.5, 11.0, "S1", "siguiente punto", True)})
+            )
+            status = await blocking(
+                browser.eval, "ana", "() => document.querySelector('#status').textContent"
+            )
+            assert "Offline" in status and "Unsaved" in status, status
+            await blocking(browser.screenshot, "ana", "offline-1-edited")
+            await anyio.sleep(1)
+            assert texts(agent.doc)["s3"] == ASR["s3"][3]
+            await blocking(browser.call, "offline", tab="ana", offline=False)
+            await wait_until(lambda: texts(agent.doc)["s3"] == ASR["s3"][3] + " sin falta", 20)
+            await blocking(browser.wait, "ana", SAVED)
+            await blocking(
+                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 5"
+            )
+            await blocking(browser.screenshot, "ana", "offline-2-synced")
+
+    anyio.run(main)
+
+
+def test_a_refused_token_returns_to_login_without_retrying(
+    relay: RelayProcess, browser: Browser
+) -> None:
+    transcript_id = new_transcript(relay)
+    browser.open("ana")
+    browser.login("ana", "ana", PASSWORD)
+    # The session's tokens, both expired (as after a night with the laptop closed).
+    stale = {
+        "access_token": relay.token("ana", "acme", "editor", hours=30),
+        "refresh_token": relay.token("ana", "acme", "editor", hours=30),
+        "token_type": "bearer",
+    }
+    browser.eval(
+        "ana",
+        "(tokens) => { sessionStorage.setItem('minuta.session', JSON.stringify(tokens)); }",
+        stale,
+    )
+    browser.call("goto", tab="ana", hash=f"#/t/{transcript_id}")
+    browser.eval("ana", "() => location.reload()")
+    browser.wait("ana", "() => document.querySelector('#login-form') !== null")
+    message = browser.eval("ana", "() => document.querySelector('#login-error').textContent")
+    assert message == "Your session ended. Please sign in again."
+    sockets = browser.call("sockets", tab="ana")
+    browser.call("eval", tab="ana", js="() => new Promise(r => setTimeout(r, 3000))")
+    assert browser.call("sockets", tab="ana") == sockets <= 2
+    browser.screenshot("ana", "session-ended")
+    # Signing in again leads back to the transcript.
+    browser.login("ana", "ana", PASSWORD)
+    browser.wait("ana", "() => window.minuta && minuta.sync.status === 'live'")
+
+
+def test_summary_and_actions_panels(relay: RelayProcess, browser: Browser) -> None:
+    transcript_id = new_transcript(relay)
+
+    def worker_results(d: TranscriptDoc, owner: str = "Jorge") -> None:
+        d.upsert_action(
+            "a-1", text="Llamar al proveedor", owner=owner, due="2026-11-26",
+            conf=0.8, segment_ids=["s3"], origin=Origin.WORKER,
+        )  # fmt: skip
+        d.set_summary(bullets=["Presupuesto aprobado para marzo"], risks=["Depende del proveedor"])
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(lambda d: write_asr(d, ASR))
+            await agent.change(worker_results)
+            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
+            await blocking(
+                browser.wait, "ana", "() => document.querySelector('.a-owner')?.value === 'Jorge'"
+            )
+            panel = await blocking(
+                browser.eval, "ana", "() => document.querySelector('.panels').innerText"
+            )
+            assert "Presupuesto aprobado para marzo" in panel and "Depende del proveedor" in panel
+            # ana changes the owner and the status, then adds an action by hand.
+            await blocking(browser.call, "fill", tab="ana", selector=".a-owner", text="Rocío")
+            await blocking(browser.call, "press", tab="ana", selector=".a-owner", key="Tab")
+            await blocking(browser.call, "select", tab="ana", selector=".a-status", value="done")
+            await blocking(
+                browser.call, "fill", tab="ana", selector=".new-text", text="Enviar el acta"
+            )
+            await blocking(browser.call, "fill", tab="ana", selector=".new-owner", text="Ana")
+            await blocking(browser.call, "press", tab="ana", selector=".new-owner", key="Enter")
+            await wait_until(lambda: len(agent.doc.snapshot()["actions"]) == 2, 15)
+            await wait_until(lambda: agent.doc.snapshot()["actions"][0]["status"] == "done", 15)
+            first, added = agent.doc.snapshot()["actions"]
+            assert first["owner"] == "Rocío" and first["edited_fields"] == ["owner", "status"]
+            assert added["origin"] == "human" and added["owner"] == "Ana"
+            # A later worker run keeps ana's fields.
+            await agent.change(lambda d: worker_results(d, owner="Jorge"))
+            await anyio.sleep(0.5)
+            assert (
+                await blocking(
+                    browser.eval, "ana", "() => document.querySelector('.a-owner').value"
+                )
+                == "Rocío"
+            )
+            # The evidence button leads to the segment.
+            await blocking(browser.call, "click", tab="ana", selector=".evidence")
+            await blocking(
+                browser.wait,
+                "ana",
+                "() => document.activeElement?.closest('.seg')?.dataset.segmentId === 's3'",
+            )
+            await blocking(browser.screenshot, "ana", "panels")
+            # Regenerate: the relay's workers run now and write their results into the doc.
+            await agent.change(lambda d: d.set_summary(bullets=[]))
+            await blocking(
+                browser.wait, "ana", "() => document.querySelector('#summary .empty') !== null"
+            )
+            await blocking(browser.call, "click", tab="ana", selector=".regenerate")
+            await blocking(
+                browser.wait,
+                "ana",
+                "() => document.querySelectorAll('#summary .bullets li').length > 0",
+            )
+
+    anyio.run(main)
+
+
+def test_exports_print_and_spanish(relay: RelayProcess, browser: Browser) -> None:
+    transcript_id = new_transcript(relay)
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(lambda d: write_asr(d, ASR))
+            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
+            await blocking(
+                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 4"
+            )
+            for fmt, marker in (
+                ("md", "# "),
+                ("srt", "-->"),
+                ("vtt", "WEBVTT"),
+                ("json", '"segments"'),
+            ):
+                file = await blocking(
+                    browser.call, "download", tab="ana", selector=f'[data-fmt="{fmt}"]'
+                )
+                assert file["name"] == f"{transcript_id}.{fmt}"
+                assert marker in file["text"] and "presupuesto" in file["text"]
+            # Print: every segment, without the controls.
+            await blocking(browser.eval, "ana", "() => dispatchEvent(new Event('beforeprint'))")
+            await blocking(browser.call, "media", tab="ana", media="print")
+            printed = await blocking(
+                browser.eval, "ana", "() => document.querySelector('#print-copy').innerText"
+            )
+            assert all(text in printed for *_, text, _ in ASR.values())
+            await blocking(browser.screenshot, "ana", "print")
+            await blocking(browser.call, "media", tab="ana", media="screen")
+            # Spanish.
+            await blocking(browser.call, "select", tab="ana", selector="#lang", value="es")
+            await blocking(
+                browser.wait, "ana", "() => window.minuta && minuta.sync.status === 'live'"
+            )
+            text = await blocking(browser.eval, "ana", "() => document.body.innerText")
+            assert "Resumen" in text and "Acciones" in text and "En directo" in text
+            await blocking(browser.screenshot, "ana", "spanish")
+
+    anyio.run(main)
+
+
+def test_a_two_hour_transcript_is_virtualized(relay: RelayProcess, browser: Browser) -> None:
+    transcript_id = new_transcript(relay)
+
+    def two_hours(d: TranscriptDoc) -> None:
+        for i in range(1500):
+            d.upsert_segment(
+                f"s{i:04d}", rev=1, text=f"segmento número {i} sobre el presupuesto del trimestre",
+                t0=i * 4.8, t1=i * 4.8 + 4.5, speaker=f"S{i % 3 + 1}", conf=0.5 + (i % 50) / 100,
+                final=True,
+            )  # fmt: skip
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(two_hours)
+            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
+            await blocking(browser.wait, "ana", "() => minuta.list.items.length === 1500")
+            rows = await blocking(
+                browser.eval, "ana", "() => document.querySelectorAll('.seg').length"
+            )
+            assert rows < 100
+            # It follows the live end: the last segment is on screen.
+            await blocking(
+                browser.wait,
+                "ana",
+                "() => document.querySelector('.seg[data-segment-id=\"s1499\"]') !== null",
+            )
+            # Filters: a keyword, then a speaker and a confidence threshold.
+            await blocking(
+                browser.call, "fill", tab="ana", selector="#f-keyword", text="número 1234 "
+            )
+            await blocking(browser.wait, "ana", "() => minuta.list.items.length === 1")
+            await blocking(browser.call, "fill", tab="ana", selector="#f-keyword", text="")
+            await blocking(browser.call, "select", tab="ana", selector="#f-speaker", value="S2")
+            await blocking(
+                browser.eval,
+                "ana",
+                "() => { const r = document.querySelector('#f-conf'); r.value = '0.9'; r.dispatchEvent(new Event('input')) }",
+            )
+            count = await blocking(browser.eval, "ana", "() => minuta.list.items.length")
+            assert count == sum(
+                1 for i in range(1500) if i % 3 == 1 and 0.5 + (i % 50) / 100 >= 0.9
+            )
+            await blocking(browser.screenshot, "ana", "two-hours-filtered")
+
+    anyio.run(main)
+
+
+def test_the_list_shows_live_and_ended_transcripts(relay: RelayProcess, browser: Browser) -> None:
+    live = new_transcript(relay, "Comité en directo")
+    ended = new_transcript(relay, "Retro de ayer")
+
+    async def main() -> None:
+        async with connected(sync_url(relay, live) + "&client=agent"):
+            browser.open("ana")
+            await blocking(browser.login, "ana", "ana", PASSWORD)
+            await blocking(
+                browser.wait,
+                "ana",
+                "(ids) => ids.every(id => document.querySelector(`a[href='#/t/${id}']`))",
+                [live, ended],
+            )
+            badges = await blocking(
+                browser.eval, "ana",
+                """() => Object.fromEntries([...document.querySelectorAll('#transcripts li')].map(li =>
+                  [li.querySelector('.title').textContent, li.querySelector('.badge').textContent]))""",
+            )  # fmt: skip
+            assert badges["Comité en directo"] == "Live" and badges["Retro de ayer"] == "Ended"
+            await blocking(browser.call, "fill", tab="ana", selector="#search", text="retro")
+            titles = await blocking(
+                browser.eval,
+                "ana",
+                "() => [...document.querySelectorAll('#transcripts .title')].map(a => a.textContent)",
+            )
+            assert titles == ["Retro de ayer"]
+            await blocking(browser.screenshot, "ana", "list")
 
     anyio.run(main)

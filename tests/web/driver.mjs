@@ -11,9 +11,12 @@
 // wait {tab, js, arg?, timeout_ms?} (until the function returns something truthy);
 // click {tab, selector}; fill {tab, selector, text}; press {tab, selector, key};
 // type {tab, selector, text, delay_ms?}; caret {tab, selector, index} (null: the end);
-// offline {tab, offline}; screenshot {tab, path}; close {tab}; quit.
+// select {tab, selector, value}; download {tab, selector} ({name, text} of the file);
+// media {tab, media} ("print" or null); sockets {tab} (websockets opened so far);
+// offline {tab, offline}; screenshot {tab, path}; errors {tab}; close {tab}; quit.
 // A failure replies {"ok": false, "error": "..."} and the driver goes on.
 import { createRequire } from 'node:module'
+import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url))
@@ -38,9 +41,11 @@ const ops = {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
     const p = await context.newPage()
     const errors = []
+    const tabState = { context, page: p, errors, sockets: 0 }
+    p.on('websocket', () => { tabState.sockets++ })
     p.on('pageerror', (err) => errors.push(String(err)))
     p.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()) })
-    tabs.set(tab, { context, page: p, errors })
+    tabs.set(tab, tabState)
     await p.goto(base + '/')
   },
   async login ({ tab, username, password }) {
@@ -74,6 +79,14 @@ const ops = {
       el.setSelectionRange(at, at)
     }, index)
   },
+  async select ({ tab, selector, value }) { await page(tab).selectOption(selector, value) },
+  async download ({ tab, selector }) {
+    const p = page(tab)
+    const [file] = await Promise.all([p.waitForEvent('download'), p.click(selector)])
+    return { name: file.suggestedFilename(), text: await readFile(await file.path(), 'utf8') }
+  },
+  async media ({ tab, media }) { await page(tab).emulateMedia({ media }) },
+  async sockets ({ tab }) { return tabs.get(tab).sockets },
   async offline ({ tab, offline }) { await tabs.get(tab).context.setOffline(offline) },
   async screenshot ({ tab, path }) { await page(tab).screenshot({ path, fullPage: true }) },
   async errors ({ tab }) { return tabs.get(tab).errors },

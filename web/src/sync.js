@@ -42,9 +42,12 @@ export class Sync extends EventTarget {
     this.provider.on('closed', (event) => this._onClosed(event))
     this._onUpdate = (_update, origin) => { if (origin !== this.provider) this._update() }
     doc.on('update', this._onUpdate)
-    this._onNetwork = () => this._update()
-    addEventListener('online', this._onNetwork)
-    addEventListener('offline', this._onNetwork)
+    // When the browser knows the network is gone, close now rather than when the socket
+    // times out, and reconnect as soon as it is back rather than after the backoff.
+    this._onOffline = () => { this.provider.disconnect(); this._update() }
+    this._onOnline = () => { if (this.status !== 'closed') this.provider.connect(); this._update() }
+    addEventListener('online', this._onOnline)
+    addEventListener('offline', this._onOffline)
     this._onTokens = () => { this.provider.params = { token: session.accessToken } }
     session.addEventListener('tokens', this._onTokens)
   }
@@ -61,8 +64,8 @@ export class Sync extends EventTarget {
 
   destroy () {
     this.doc.off('update', this._onUpdate)
-    removeEventListener('online', this._onNetwork)
-    removeEventListener('offline', this._onNetwork)
+    removeEventListener('online', this._onOnline)
+    removeEventListener('offline', this._onOffline)
     this.session.removeEventListener('tokens', this._onTokens)
     this.provider.destroy()
   }
