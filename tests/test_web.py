@@ -159,6 +159,16 @@ def test_two_people_and_the_agent_converge(relay: RelayProcess, browser: Browser
                 assert shown["s1"]["speaker"] == shown["s3"]["speaker"] == "Ana"
                 assert shown["s2"]["human"] and not shown["s4"]["partial"]
                 await blocking(browser.wait, tab, SAVED)
+            # Presence: each sees the other, and where the other's caret is.
+            people = await blocking(
+                browser.eval, "root", "() => document.querySelector('#people').innerText"
+            )
+            assert "ana" in people
+            await blocking(browser.call, "caret", tab="ana", selector=row("s3"), index=2)
+            await blocking(
+                browser.wait, "root",
+                """() => document.querySelector('.seg[data-segment-id="s3"] .peers').textContent === 'ana'""",
+            )  # fmt: skip
             await blocking(browser.screenshot, "root", "converge-2-merged")
             assert await blocking(browser.errors, "ana") == []
 
@@ -424,6 +434,24 @@ def test_exports_print_and_spanish(relay: RelayProcess, browser: Browser) -> Non
                 )
                 assert file["name"] == f"{transcript_id}.{fmt}"
                 assert marker in file["text"] and "presupuesto" in file["text"]
+            # A timestamp copies itself.
+            await blocking(
+                browser.call, "click", tab="ana", selector='.seg[data-segment-id="s2"] .ts'
+            )
+            await blocking(
+                browser.wait,
+                "ana",
+                "() => document.querySelector('#toast').textContent === 'Copied 00:02'",
+            )
+            assert (
+                await blocking(browser.eval, "ana", "() => navigator.clipboard.readText()")
+                == "00:02"
+            )
+            # The keyboard: down from the end of a segment goes to the next one.
+            await blocking(browser.call, "caret", tab="ana", selector=row("s1"), index=None)
+            await blocking(browser.call, "press", tab="ana", selector=row("s1"), key="ArrowDown")
+            focused = "() => document.activeElement.closest('.seg')?.dataset.segmentId"
+            assert await blocking(browser.eval, "ana", focused) == "s2"
             # Print: every segment, without the controls.
             await blocking(browser.eval, "ana", "() => dispatchEvent(new Event('beforeprint'))")
             await blocking(browser.call, "media", tab="ana", media="print")
@@ -520,5 +548,49 @@ def test_the_list_shows_live_and_ended_transcripts(relay: RelayProcess, browser:
             )
             assert titles == ["Retro de ayer"]
             await blocking(browser.screenshot, "ana", "list")
+
+    anyio.run(main)
+
+
+def test_no_layout_jumps_while_text_streams_in(relay: RelayProcess, browser: Browser) -> None:
+    """Someone reading the middle of a long transcript: the ASR revises segments above the
+    screen (changing their heights) and adds new ones below; what they read stays put."""
+    transcript_id = new_transcript(relay)
+
+    def write(d: TranscriptDoc, rev: int, words: int, upto: int = 200) -> None:
+        for i in range(upto):
+            d.upsert_segment(
+                f"s{i:03d}", rev=rev, text=" ".join(["palabra"] * words) + f" {i}",
+                t0=i * 5.0, t1=i * 5.0 + 4.0, speaker="S1", conf=0.9, final=True,
+            )  # fmt: skip
+
+    where = """() => { const row = document.querySelector('.seg[data-segment-id="s100"]');
+      return row ? Math.round(row.getBoundingClientRect().top) : null }"""
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(lambda d: write(d, 1, 5))
+            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
+            await blocking(browser.wait, "ana", "() => minuta.list.items.length === 200")
+            await blocking(browser.eval, "ana", "() => minuta.list.reveal('s100')")
+            await blocking(
+                browser.call, "eval", tab="ana", js="() => new Promise(r => setTimeout(r, 300))"
+            )
+            before = await blocking(browser.eval, "ana", where)
+            assert before is not None
+            # Longer texts above the screen (rows grow to several lines, both rows never
+            # drawn and rows drawn off screen) and a new segment below.
+            await agent.change(lambda d: write(d, 2, 60, upto=90))
+            await agent.change(
+                lambda d: d.upsert_segment(
+                    "s999", rev=1, text="nuevo", t0=5000.0, t1=5001.0, final=True
+                )
+            )
+            await blocking(browser.wait, "ana", "() => minuta.list.items.length === 201")
+            await blocking(
+                browser.call, "eval", tab="ana", js="() => new Promise(r => setTimeout(r, 300))"
+            )
+            assert await blocking(browser.eval, "ana", where) == before
+            await blocking(browser.screenshot, "ana", "no-layout-jumps")
 
     anyio.run(main)
