@@ -1,0 +1,52 @@
+"""The committed page (``web/dist``) is what ``web/src`` builds to, and the relay serves it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (WEB / "node_modules" / "esbuild").is_dir(),
+    reason="needs node and npm ci --prefix web",
+)
+def test_the_committed_build_is_current(tmp_path: Path) -> None:
+    subprocess.run(["node", str(WEB / "build.mjs"), str(tmp_path)], check=True, cwd=WEB)
+    built = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    committed = {p.name: p.read_bytes() for p in (WEB / "dist").iterdir()}
+    stale = sorted(name for name in built if committed.get(name) != built[name])
+    assert not stale, f"web/dist is out of date ({stale}): run `npm run build --prefix web`"
+    assert set(committed) == set(built)
+
+
+def test_the_page_loads_only_its_own_files() -> None:
+    # No CDN: the page must work with no internet, like everything else here.
+    html = (WEB / "dist" / "index.html").read_text()
+    assert "http://" not in html and "https://" not in html
+    assert '<script type="module" src="/static/app.js">' in html
+
+
+def test_the_relay_serves_the_page(tmp_path: Path) -> None:
+    import httpx
+    from _relay import RelayProcess, prepare, relay_env
+
+    env = relay_env()
+    relay = RelayProcess(tmp_path, env, prepare(tmp_path, env)).start()
+    try:
+        page = httpx.get(relay.url + "/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert page.text == (WEB / "dist" / "index.html").read_text()
+        script = httpx.get(relay.url + "/static/app.js")
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+        assert (
+            httpx.get(relay.url + "/static/app.css").headers["content-type"].startswith("text/css")
+        )
+        for name in ("../pyproject.toml", "%2e%2e%2fREADME.md", "index.html", "nope.js"):
+            assert httpx.get(f"{relay.url}/static/{name}").status_code == 404, name
+    finally:
+        relay.stop()
