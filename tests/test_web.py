@@ -167,7 +167,8 @@ def test_two_people_and_the_agent_converge(relay: RelayProcess, browser: Browser
             await blocking(browser.call, "caret", tab="ana", selector=row("s3"), index=2)
             await blocking(
                 browser.wait, "root",
-                """() => document.querySelector('.seg[data-segment-id="s3"] .peers').textContent === 'ana'""",
+                """() => document.querySelector('.seg[data-segment-id="s3"] .peers').textContent === 'ana'
+                  && document.querySelector('.seg[data-segment-id="s3"] .caret')?.previousSibling?.textContent === 'Jo'""",
             )  # fmt: skip
             await blocking(browser.screenshot, "root", "converge-2-merged")
             assert await blocking(browser.errors, "ana") == []

@@ -44,10 +44,25 @@ export class SegmentList {
     new ResizeObserver(() => {
       if (this.scroller.clientWidth !== this._width) this.schedule()
     }).observe(scroller)
+    // Where the caret is, however it moved (keys, mouse, or a script): for presence.
+    this._onSelection = () => {
+      const text = document.activeElement
+      const row = text?.closest?.('.seg')
+      if (text?.tagName === 'TEXTAREA' && row && this.inner.contains(row)) {
+        this.hooks.cursor(row.dataset.segmentId, text.selectionStart)
+      }
+    }
+    document.addEventListener('selectionchange', this._onSelection)
     scroller.addEventListener('scroll', () => {
       this.follow = this._atBottom()
       this.schedule()
     }, { passive: true })
+  }
+
+  destroy () {
+    document.removeEventListener('selectionchange', this._onSelection)
+    this._measure.disconnect()
+    cancelAnimationFrame(this._frame)
   }
 
   /** Show `items` (views from Transcript.view, in order): only changed objects are redrawn. */
@@ -199,7 +214,10 @@ export class SegmentList {
         <span class="badge"></span>
         <span class="peers" aria-live="polite"></span>
       </div>
-      <textarea class="text" rows="1" spellcheck="true"></textarea>`
+      <div class="text-box">
+        <textarea class="text" rows="1" spellcheck="true"></textarea>
+        <div class="carets" aria-hidden="true"></div>
+      </div>`
     const text = row.querySelector('textarea')
     row._known = ''
     const send = () => {
@@ -216,8 +234,6 @@ export class SegmentList {
       if (this.focusedId === id) this.focusedId = null
       this.hooks.cursor(null)
     })
-    text.addEventListener('keyup', where)
-    text.addEventListener('mouseup', where)
     text.addEventListener('keydown', (e) => this._key(e, id, text))
     row.querySelector('.ts').addEventListener('click', () => this._copyTime(row))
     row.querySelector('.speaker').addEventListener('click', (e) => this._rename(row, e.currentTarget))
@@ -266,6 +282,30 @@ export class SegmentList {
       return chip
     }))
     row.classList.toggle('has-peers', peers.length > 0)
+    // Their carets, drawn over the text: a copy of it, laid out like the textarea
+    // (same box, font and wrapping) but invisible, with a mark where each caret is.
+    const carets = row.querySelector('.carets')
+    const text = row._item?.text ?? ''
+    if (!peers.length) {
+      carets.replaceChildren()
+      return
+    }
+    const marks = peers
+      .map((p) => ({ ...p, at: Math.min(p.cursor?.index ?? 0, text.length) }))
+      .sort((a, b) => a.at - b.at)
+    const parts = []
+    let from = 0
+    for (const p of marks) {
+      parts.push(text.slice(from, p.at))
+      const mark = document.createElement('span')
+      mark.className = 'caret'
+      mark.style.setProperty('--peer', p.color)
+      mark.dataset.name = p.name
+      parts.push(mark)
+      from = p.at
+    }
+    parts.push(text.slice(from))
+    carets.replaceChildren(...parts)
   }
 
   /** Redraw only who is where (awareness changes often; text does not change with it). */

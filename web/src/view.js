@@ -215,6 +215,7 @@ export function openTranscript (root, transcriptId, session, ui) {
 
   return () => {
     stopPresence()
+    list.destroy()
     removeEventListener('beforeprint', beforePrint)
     removeEventListener('beforeunload', beforeUnload)
     sync.destroy()
