@@ -105,8 +105,13 @@ class RemoteDocs:
             return session
         assert self._tg is not None, "run() first"
         doc = TranscriptDoc()
+        # Not "agent": the workers' copy does not make a transcript live.
         sync = RelaySync(
-            doc, self.tokens, credentials=self.credentials, transcript_id=transcript_id
+            doc,
+            self.tokens,
+            credentials=self.credentials,
+            transcript_id=transcript_id,
+            client="worker",
         )
         scope = anyio.CancelScope()
         session = self._sessions[transcript_id] = _Session(doc, sync, scope)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import anyio
 import websockets
@@ -101,6 +102,7 @@ class RelaySync:
 
     ``acked`` is the relay's state vector from its last ACK: everything the local doc
     holds up to it is committed on the relay. ``on_ack`` lets the caller record it.
+    ``client`` says what connects: ``"agent"`` (recording) makes the transcript live.
     """
 
     def __init__(
@@ -112,8 +114,10 @@ class RelaySync:
         backoff: Backoff | None = None,
         on_ack: Callable[[bytes], None] | None = None,
         transcript_id: str | None = None,
+        client: str | None = None,
     ) -> None:
         self.doc = doc
+        self.client = client
         # Given when the doc starts empty (a worker's copy): its meta comes from the relay.
         self.transcript_id = transcript_id or doc.transcript_id
         self.tokens = tokens
@@ -177,9 +181,11 @@ class RelaySync:
     async def _session(self) -> int | None:
         """One connection, until it closes; returns the close code (None: no connection)."""
         try:
-            ws = await websockets.connect(
-                f"{self.url}?token={self.tokens.access_token}", max_size=protocol.MAX_FRAME_BYTES
+            query = urlencode(
+                {"token": self.tokens.access_token}
+                | ({"client": self.client} if self.client else {})
             )
+            ws = await websockets.connect(f"{self.url}?{query}", max_size=protocol.MAX_FRAME_BYTES)
         except (OSError, websockets.InvalidHandshake, TimeoutError):
             return None
         try:

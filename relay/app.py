@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
+from minuta_web import DIST as WEB_DIST
 from quart import Quart, jsonify, request, send_file, websocket
 from quart.typing import ResponseReturnValue
 from sqlalchemy import Engine, func, select
@@ -44,7 +45,7 @@ CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
 # Updates a connection may have applied and not yet acknowledged.
 MAX_IN_FLIGHT = 64
 CLOSE_TRY_AGAIN = 1013  # too many new connections: clients retry with their backoff
-# Served at / until the web page is built into ``web_dir``.
+# Served at / when the web page is not built (``npm run build`` in web/).
 PLACEHOLDER_PAGE = """<!doctype html>
 <html lang="en"><meta charset="utf-8"><title>Minuta relay</title>
 <body style="font: 16px system-ui; max-width: 40em; margin: 3em auto">
@@ -54,6 +55,7 @@ PLACEHOLDER_PAGE = """<!doctype html>
 live sync is at <code>/sync/&lt;transcript_id&gt;?token=&hellip;</code>.</p>
 </body></html>
 """
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\.(js|css|png|svg|ico|map)$")
 _TRANSCRIPT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -67,7 +69,7 @@ class RelayConfig:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     compact_every_s: float = 60.0
     compact_min_rows: int = 500
-    web_dir: Path | None = None  # the built web page (``web/dist``)
+    web_dir: Path | None = None  # the built web page (default: the installed ``minuta_web``)
     backend: Backend | None = None  # the workers' (default: the heuristics)
     workers: WorkerOptions = field(default_factory=WorkerOptions)
     run_workers: bool = True  # False: ``minuta worker`` runs them in another process
@@ -132,12 +134,26 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     async def api_error(exc: ApiError) -> ResponseReturnValue:
         return jsonify({"error": str(exc)}), exc.status
 
+    web_dir = config.web_dir or Path(WEB_DIST)
+
     @app.get("/")
     async def page() -> ResponseReturnValue:
-        index = config.web_dir / "index.html" if config.web_dir else None
-        if index is not None and index.is_file():
-            return await send_file(index)
+        index = web_dir / "index.html"
+        if index.is_file():
+            response = await send_file(index)
+            # The page names its script and styles without a version: always revalidate.
+            response.headers["Cache-Control"] = "no-cache"
+            return response
         return PLACEHOLDER_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}
+
+    @app.get("/static/<name>")
+    async def static_file(name: str) -> ResponseReturnValue:
+        path = web_dir / name
+        if not _STATIC_NAME.match(name) or not path.is_file():
+            raise ApiError(404, f"no file {name}")
+        response = await send_file(path)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:
@@ -258,6 +274,8 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                 return [_row_json(r) for r in rows], int(total or 0)
 
         items, total = await run_db(query)
+        for item in items:
+            item["live"] = rooms().live(item["transcript_id"])
         more = offset + len(items) < total
         return jsonify(
             {
@@ -275,7 +293,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         row = await run_db(_find, engine, transcript_id)
         if row is None or row["org_id"] != claims.org_id:
             raise ApiError(404, f"no transcript {transcript_id}")
-        return jsonify(row)
+        return jsonify({**row, "live": rooms().live(transcript_id)})
 
     async def current_doc(transcript_id: str) -> TranscriptDoc:
         """The merged doc: the open room's, or one loaded from the stored updates."""
@@ -392,7 +410,11 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         # Nothing may fail between opening the room and the try that releases it.
         room: Room = await rooms().open(transcript_id)
         connection = Connection(
-            ws.send, claims.username, can_write=claims.role != "viewer", close=ws.close
+            ws.send,
+            claims.username,
+            can_write=claims.role != "viewer",
+            close=ws.close,
+            agent=ws.args.get("client") == "agent",
         )
         if reconnects.connected(claims.username, transcript_id):
             metrics.reconnects.inc()
@@ -424,7 +446,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             # Quart cancels this handler when the client goes: clean up here.
             metrics.connections.dec()
             reconnects.left(claims.username, transcript_id)
-            rooms().release(room, connection)
+            await rooms().release(room, connection)
 
     async def read_frames(
         room: Room,

@@ -66,7 +66,8 @@ OPENAPI: dict[str, Any] = {
             "REST API of the Minuta relay. Every call but login, refresh, health, metrics "
             "and this document takes `Authorization: Bearer <access_token>` and sees only "
             "its organization's transcripts. Live sync is a websocket at "
-            "`/sync/{transcript_id}?token=<access_token>` speaking the y-websocket protocol, "
+            "`/sync/{transcript_id}?token=<access_token>` (a recording agent adds "
+            "`&client=agent`: its transcript is then `live`) speaking the y-websocket protocol, "
             "plus message type 100 (ACK: the relay's state vector once the sender's update "
             "is committed) and 101 (NOTICE: a UTF-8 line). Close codes: 4400 malformed or "
             "oversized frame, 4401 bad token, 4403 another organization's transcript, 4404 "
@@ -107,6 +108,11 @@ OPENAPI: dict[str, Any] = {
                         "format": "date-time",
                         "description": "the last SQL snapshot of its doc",
                     },
+                    "live": {
+                        "type": "boolean",
+                        "description": "a recording agent is connected to it now "
+                        "(in the list and GET of one transcript)",
+                    },
                 },
             },
             "TranscriptPage": {
@@ -137,7 +143,7 @@ OPENAPI: dict[str, Any] = {
                     "text": {"type": "string"},
                     "owner": {"type": ["string", "null"]},
                     "due": {"type": ["string", "null"], "format": "date"},
-                    "status": {"type": "string", "enum": ["open", "done", "dropped"]},
+                    "status": {"type": "string", "enum": ["open", "done", "dismissed"]},
                     "conf": {"type": "number"},
                     "segment_ids": {"type": "array", "items": {"type": "string"}},
                     "origin": {"type": "string"},
@@ -154,6 +160,18 @@ OPENAPI: dict[str, Any] = {
                         "description": "HTML",
                         "content": {"text/html": {"schema": {"type": "string"}}},
                     }
+                },
+            }
+        },
+        "/static/{name}": {
+            "get": {
+                "summary": "The web page's script and styles",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "The file"},
+                    "404": {"description": "No such file"},
                 },
             }
         },

@@ -1,9 +1,10 @@
 """The y-websocket wire protocol, parsed strictly before anything reaches yrs.
 
 A frame is ``[message type][payload]``: SYNC (0) carries step 1 (a state vector), step 2
-or an update, each a length-prefixed byte string; AWARENESS (1) carries presence. Minuta
-adds ACK (100, which stock y-websocket clients ignore): the relay's state vector once an
-update from that client is committed, and NOTICE (101): a UTF-8 line for the client.
+or an update, each a length-prefixed byte string; AWARENESS (1) carries presence: each
+client's ID, clock and JSON state. Minuta adds ACK (100, which stock y-websocket clients
+ignore): the relay's state vector once an update from that client is committed, and
+NOTICE (101): a UTF-8 line for the client.
 
 Checking lengths here is cheap; a frame whose lengths do not add up is refused before yrs
 spends time on it (yrs can take hundreds of ms to reject a crafted update).
@@ -11,12 +12,19 @@ spends time on it (yrs can take hundreds of ms to reject a crafted update).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
 from pycrdt import write_var_uint
 
 MAX_FRAME_BYTES = 4 * 2**20
+# Clients in one awareness frame: a browser announces itself, and echoes the changes it
+# hears about (a handful); more is no client of ours.
+MAX_AWARENESS_ENTRIES = 64
+# The JSON state of a client that left (y-protocols' removeAwarenessStates).
+GONE = b"null"
 
 
 class Kind(IntEnum):
@@ -58,6 +66,15 @@ def _read_var_uint(data: bytes, i: int) -> tuple[int, int]:
             raise ProtocolError("length too large")
 
 
+@dataclass(frozen=True)
+class Presence:
+    """One client's entry in an awareness frame."""
+
+    client_id: int
+    clock: int
+    state: bytes  # its JSON state, as sent (UTF-8); GONE: it left
+
+
 def _read_payload(data: bytes, i: int) -> bytes:
     length, i = _read_var_uint(data, i)
     if i + length != len(data):
@@ -90,6 +107,59 @@ def parse(frame: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     if frame[0] == AWARENESS:
         return Message(Kind.AWARENESS, _read_payload(frame, 1))
     raise ProtocolError(f"unknown message type {frame[0]}")
+
+
+def parse_awareness(payload: bytes) -> list[Presence]:
+    """The entries of an awareness payload: a count, then per client its ID, its clock
+    and its JSON state as a length-prefixed string.
+
+    Example:
+        >>> parse_awareness(encode_awareness([Presence(7, 1, b'{"user":"ana"}')]))
+        [Presence(client_id=7, clock=1, state=b'{"user":"ana"}')]
+
+    Raises:
+        ProtocolError: truncated, trailing bytes, too many entries, or a state that is
+            not JSON.
+    """
+    count, i = _read_var_uint(payload, 0)
+    if count > MAX_AWARENESS_ENTRIES:
+        raise ProtocolError(f"{count} awareness entries (at most {MAX_AWARENESS_ENTRIES})")
+    entries = []
+    for _ in range(count):
+        client_id, i = _read_var_uint(payload, i)
+        clock, i = _read_var_uint(payload, i)
+        length, i = _read_var_uint(payload, i)
+        if i + length > len(payload):
+            raise ProtocolError("truncated awareness state")
+        state = payload[i : i + length]
+        i += length
+        try:
+            # Browsers JSON.parse it: no NaN or Infinity, which Python would let through.
+            json.loads(state.decode(), parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON; absurdly deep nesting
+            raise ProtocolError("an awareness state that is not JSON") from None
+        entries.append(Presence(client_id, clock, state))
+    if i != len(payload):
+        raise ProtocolError("trailing bytes after the awareness entries")
+    return entries
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def encode_awareness(entries: Iterable[Presence]) -> bytes:
+    """An awareness payload (wrap it with :func:`awareness` to send it)."""
+    entries = list(entries)
+    parts = [write_var_uint(len(entries))]
+    for entry in entries:
+        parts += [
+            write_var_uint(entry.client_id),
+            write_var_uint(entry.clock),
+            write_var_uint(len(entry.state)),
+            entry.state,
+        ]
+    return b"".join(parts)
 
 
 def parse_payload(frame: bytes) -> bytes:

@@ -16,6 +16,12 @@ finishes it later, so one client is not held to one commit at a time, and severa
 updates committed together get one acknowledgement. If the commit
 fails the room is closed and dropped: its doc may hold an update the log lacks, and the
 next join reloads it from the log.
+
+Awareness (presence) frames are relayed as they come, and the room remembers the latest
+state of each client, as the reference y-websocket server does: a connection that joins
+gets everyone's at once (not at their next renewal, up to 15 s later), and when a
+connection leaves, the others are told that its clients are gone (not after their 30 s
+timeout).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from engine import TranscriptDoc
 from . import protocol
 from .compaction import squash
 from .metrics import Metrics
-from .protocol import Kind
+from .protocol import GONE, Kind, Presence
 from .updatecheck import InvalidUpdateError, check_state_vector, check_update
 from .updates import Commit, LogClosedError, UpdateLog
 
@@ -42,6 +48,17 @@ from .updates import Commit, LogClosedError, UpdateLog
 SQUASH_ROWS = 2000
 # An update that changes nothing (the empty update yrs encodes).
 EMPTY_UPDATE = b"\x00\x00"
+# Presence a room remembers. A browser tab announces one client, and only states newer
+# than the room's count as its own (the echoes of others' do not): these caps stop one
+# connection from making the room hold, or replay to each newcomer, much more than that.
+# Beyond them, states are still relayed, only not remembered.
+MAX_OWNED_CLIENTS = 8  # per connection
+MAX_REMEMBERED_STATE = 16 * 2**10  # bytes of JSON
+MAX_REPLAY_BYTES = 2**20  # of states in the frame a newcomer gets
+# Client IDs that left, with their last clock, so that a late echo does not bring them back.
+MAX_GONE = 1024
+# How long telling the others that a connection's clients are gone may take.
+LEAVE_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,16 @@ class Connection:
     can_write: bool
     close: Callable[[int, str], Awaitable[None]] | None = None
     told_read_only: bool = field(default=False)
+    agent: bool = False  # a recording agent (``?client=agent``): the transcript is live
+
+
+@dataclass
+class _Seen:
+    """The latest awareness state of one client, and the connection that announced it."""
+
+    owner: Connection
+    clock: int
+    state: bytes
 
 
 class Room:
@@ -86,6 +113,8 @@ class Room:
         self.doc: Doc = Doc()
         self.connections: set[Connection] = set()
         self.closed = False
+        self._presence: dict[int, _Seen] = {}  # client ID -> its latest state
+        self._gone: dict[int, int] = {}  # client ID -> the clock it left at
         # yrs reports a transaction only when it changed the doc: a re-sent update (a
         # client echoing what it received) is then acknowledged, not stored or relayed.
         self._changed = False
@@ -103,13 +132,75 @@ class Room:
         for data in updates:
             self.doc.apply_update(data)
 
+    @property
+    def live(self) -> bool:
+        """Whether a recording agent is connected."""
+        return any(connection.agent for connection in self.connections)
+
     async def join(self, connection: Connection) -> None:
-        """Add a connection and start the sync: our step 1, so it sends what we lack."""
+        """Add a connection and start the sync: our step 1, so it sends what we lack;
+        then the others' presence, so it sees who is here now."""
         self.connections.add(connection)
         await connection.send(protocol.sync_step1(self.doc.get_state()))
+        known, size = [], 0
+        for client_id, seen in self._presence.items():
+            size += len(seen.state)
+            if size > MAX_REPLAY_BYTES:
+                break  # the rest show up at their next renewal
+            known.append(Presence(client_id, seen.clock, seen.state))
+        if known:
+            await connection.send(protocol.awareness(protocol.encode_awareness(known)))
 
-    def leave(self, connection: Connection) -> None:
+    async def leave(self, connection: Connection) -> None:
+        """Remove a connection, and tell the others that its clients are gone: each at
+        its clock with a null state, as y-protocols' ``removeAwarenessStates`` encodes a
+        remote client's removal (a removal at the same clock wins over the state). A client
+        that comes back announces itself at a newer clock (the web page does so on reconnect).
+
+        Safe in a ``finally``: it does not raise, and it takes at most LEAVE_TIMEOUT_S,
+        cancelled or not.
+        """
         self.connections.discard(connection)
+        gone = []
+        for client_id, seen in list(self._presence.items()):
+            if seen.owner is connection:
+                gone.append(Presence(client_id, seen.clock, GONE))
+                self._forget(client_id, seen.clock)
+        if not gone or not self.connections:
+            return
+        frame = protocol.awareness(protocol.encode_awareness(gone))
+        # At once, so one stuck peer does not hold the others' back.
+        with anyio.CancelScope(shield=True), anyio.move_on_after(LEAVE_TIMEOUT_S):
+            async with anyio.create_task_group() as tg:
+                for other in list(self.connections):
+                    tg.start_soon(self._send, other, frame)
+
+    def _remember(self, connection: Connection, entries: Sequence[Presence]) -> None:
+        """Keep the states that are news, by y-protocols' rule: a newer clock wins, and
+        so does a removal at the same clock."""
+        for entry in entries:
+            seen = self._presence.get(entry.client_id)
+            last = seen.clock if seen is not None else self._gone.get(entry.client_id, -1)
+            removal_of_known = entry.state == GONE and seen is not None
+            if entry.clock < last or (entry.clock == last and not removal_of_known):
+                continue  # an echo, or older
+            if entry.state == GONE:
+                self._forget(entry.client_id, entry.clock)
+            elif len(entry.state) <= MAX_REMEMBERED_STATE and (
+                (seen is not None and seen.owner is connection)
+                or sum(s.owner is connection for s in self._presence.values()) < MAX_OWNED_CLIENTS
+            ):
+                # Newer than the room's, so the sender's own (from a new connection: the
+                # client reconnected, and its old connection leaving must not remove it).
+                self._presence[entry.client_id] = _Seen(connection, entry.clock, entry.state)
+                self._gone.pop(entry.client_id, None)
+
+    def _forget(self, client_id: int, clock: int) -> None:
+        self._presence.pop(client_id, None)
+        self._gone.pop(client_id, None)
+        self._gone[client_id] = clock  # the newest last, so the oldest goes first
+        if len(self._gone) > MAX_GONE:
+            del self._gone[next(iter(self._gone))]
 
     async def receive(self, connection: Connection, frame: bytes) -> None:
         """Handle one frame from ``connection``, up to its acknowledgement.
@@ -143,7 +234,10 @@ class Room:
             await connection.send(protocol.sync_step2(self.doc.get_update(message.payload)))
             return None
         if message.kind == Kind.AWARENESS:
-            await self._broadcast(protocol.awareness(message.payload), exclude=connection)
+            self._remember(connection, protocol.parse_awareness(message.payload))
+            # To the sender too, as the reference server does: a browser alone in a room
+            # hears something every 15 s, and y-websocket reconnects after 30 s of silence.
+            await self._broadcast(protocol.awareness(message.payload), exclude=None)
             return None
         if not connection.can_write:
             if not connection.told_read_only:  # once is enough
@@ -226,10 +320,13 @@ class Room:
     async def _broadcast(self, frame: bytes, *, exclude: Connection | None) -> None:
         for other in list(self.connections):
             if other is not exclude:
-                try:
-                    await other.send(frame)
-                except Exception:  # a dead peer must not stop the others
-                    self.connections.discard(other)
+                await self._send(other, frame)
+
+    async def _send(self, connection: Connection, frame: bytes) -> None:
+        try:
+            await connection.send(frame)
+        except Exception:  # a dead peer must not stop the others
+            self.connections.discard(connection)
 
 
 class Rooms:
@@ -249,6 +346,11 @@ class Rooms:
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def live(self, transcript_id: str) -> bool:
+        """Whether a recording agent is connected to the transcript's room now."""
+        room = self._rooms.get(transcript_id)
+        return room is not None and room.live
 
     def get(self, transcript_id: str) -> Room | None:
         """The open room of a transcript, if any (no loading)."""
@@ -287,9 +389,12 @@ class Rooms:
             del self._rooms[room.transcript_id]
             self.metrics.rooms.set(len(self._rooms))
 
-    def release(self, room: Room, connection: Connection) -> None:
-        """Remove a connection; an empty room is unloaded (its updates are all stored)."""
-        room.leave(connection)
+    async def release(self, room: Room, connection: Connection) -> None:
+        """Remove a connection; an empty room is unloaded (its updates are all stored).
+
+        Safe in a ``finally``, like :meth:`Room.leave`.
+        """
+        await room.leave(connection)
         if not room.connections and self._rooms.get(room.transcript_id) is room:
             del self._rooms[room.transcript_id]
             self.metrics.rooms.set(len(self._rooms))

@@ -142,6 +142,7 @@ class SyncClient:
         self.doc = TranscriptDoc()
         self.acks: list[bytes] = []
         self.notices: list[str] = []
+        self.presence: list[list[protocol.Presence]] = []  # the awareness frames received
         self.synced = anyio.Event()
 
     async def run(self) -> None:
@@ -157,6 +158,8 @@ class SyncClient:
             message = protocol.parse(frame)
             if message.kind == Kind.SYNC_STEP1:
                 await self.ws.send(protocol.sync_step2(self.doc.encode_update(message.payload)))
+            elif message.kind == Kind.AWARENESS:
+                self.presence.append(protocol.parse_awareness(message.payload))
             elif message.kind in (Kind.SYNC_STEP2, Kind.UPDATE):
                 self.doc.apply_update(message.payload, origin=Origin.RELAY)
                 if message.kind == Kind.SYNC_STEP2:

@@ -57,8 +57,16 @@ def test_offline_then_back_everything_arrives(relay: RelayProcess) -> None:
         headers={"Authorization": f"Bearer {tokens.access_token}"},
     )
     assert response.status_code == 201
-    sync = RelaySync(doc, tokens, backoff=Backoff(first_s=0.1, max_s=1.0))
+    sync = RelaySync(doc, tokens, backoff=Backoff(first_s=0.1, max_s=1.0), client="agent")
     reconnect_s: list[float] = []
+
+    def live() -> bool:
+        return bool(
+            httpx.get(
+                f"{relay.url}/transcripts/sync-1",
+                headers={"Authorization": f"Bearer {tokens.access_token}"},
+            ).json()["live"]
+        )
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
@@ -66,6 +74,7 @@ def test_offline_then_back_everything_arrives(relay: RelayProcess) -> None:
             doc.upsert_segment("s1", rev=1, text="en línea", t0=0, t1=1, final=True)
             with anyio.fail_after(10):
                 await sync.wait_acked()
+            assert await anyio.to_thread.run_sync(live)  # an agent records it
             # The relay dies; the agent goes on writing.
             await anyio.to_thread.run_sync(relay.stop, signal.SIGKILL)
             for n in range(2, 12):

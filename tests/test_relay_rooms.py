@@ -10,8 +10,8 @@ from pycrdt import Doc, Text
 from sqlalchemy import Engine, text
 
 from engine import Origin, TranscriptDoc, covers, decode_state
-from relay import protocol
-from relay.protocol import Kind, ProtocolError
+from relay import protocol, rooms
+from relay.protocol import GONE, Kind, Presence, ProtocolError
 from relay.rooms import Connection, Room, RoomClosedError, Rooms
 from relay.updates import UpdateLog
 
@@ -19,10 +19,10 @@ from relay.updates import UpdateLog
 class Client:
     """A replica on the other end of a connection: what it was sent, and its own doc."""
 
-    def __init__(self, username: str, *, can_write: bool = True) -> None:
+    def __init__(self, username: str, *, can_write: bool = True, agent: bool = False) -> None:
         self.doc = TranscriptDoc()
         self.frames: list[bytes] = []
-        self.connection = Connection(self._send, username, can_write)
+        self.connection = Connection(self._send, username, can_write, agent=agent)
 
     async def _send(self, frame: bytes) -> None:
         self.frames.append(frame)
@@ -35,6 +35,18 @@ class Client:
 
     def notices(self) -> list[str]:
         return [f[2:].decode() for f in self.frames if f[0] == protocol.NOTICE]
+
+    def presence(self) -> list[list[Presence]]:
+        """The awareness frames it was sent, each as its entries."""
+        return [
+            protocol.parse_awareness(protocol.parse_payload(f))
+            for f in self.frames
+            if f[0] == protocol.AWARENESS
+        ]
+
+
+def awareness(*entries: tuple[int, int, bytes]) -> bytes:
+    return protocol.awareness(protocol.encode_awareness(Presence(*e) for e in entries))
 
 
 def frame_of_changes(client: Client, change: object) -> bytes:
@@ -147,7 +159,7 @@ def test_deletions_are_stored_and_survive_a_reload(engine: Engine) -> None:
                 frame_of_changes(ana, lambda: text_type.__delitem__(slice(4, 10))),
             ]:
                 await room.receive(ana.connection, frame)
-            rooms.release(room, ana.connection)
+            await rooms.release(room, ana.connection)
             assert len(rooms) == 0
             reloaded = await rooms.open("t-del")
             return str(reloaded.doc.get("notes", type=Text))
@@ -263,3 +275,212 @@ def test_frames_round_trip() -> None:
     assert protocol.parse(protocol.update(update)).payload == update
     assert protocol.parse(protocol.sync_step1(doc.get_state())).kind == Kind.SYNC_STEP1
     assert protocol.parse(protocol.awareness(b"\x01\x02")).kind == Kind.AWARENESS
+
+
+def test_awareness_round_trips_and_keeps_the_state_bytes() -> None:
+    entries = [Presence(2**32 - 1, 7, '{"user":{"name":"Ñusta"}}'.encode()), Presence(3, 0, GONE)]
+    payload = protocol.encode_awareness(entries)
+    assert protocol.parse_awareness(payload) == entries
+    assert protocol.parse(protocol.awareness(payload)).payload == payload
+
+
+def _entry(state: bytes) -> bytes:
+    return b"\x01\x05\x01" + bytes([len(state)]) + state  # one entry: client 5, clock 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\x01",  # one entry, and none there
+        b"\x01\x05\x01\x09null",  # the state says 9 bytes, has 4
+        _entry(b"null") + b"\x00",  # trailing bytes
+        _entry(b"{nope}"),
+        _entry(b"\xff\xfe"),  # not UTF-8
+        _entry(b"NaN"),  # Python's JSON, not JavaScript's
+        _entry(b""),
+        bytes([protocol.MAX_AWARENESS_ENTRIES + 1]) + _entry(b"null")[1:] * 65,
+    ],
+)
+def test_malformed_awareness_is_refused(payload: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        protocol.parse_awareness(payload)
+
+
+@given(st.binary(max_size=64))
+def test_parse_awareness_never_fails_otherwise(payload: bytes) -> None:
+    try:
+        entries = protocol.parse_awareness(payload)
+    except ProtocolError:
+        return
+    assert protocol.encode_awareness(entries) == payload
+
+
+def test_a_late_joiner_sees_the_others_at_once_and_a_leaver_is_removed(engine: Engine) -> None:
+    async def main() -> tuple[Client, Client, Client, Client]:
+        async with UpdateLog(engine) as log:
+            rooms = Rooms(log)
+            room = await rooms.open("t-aw")
+            ana, bo = Client("ana"), Client("bo")
+            await room.join(ana.connection)
+            assert ana.presence() == []  # nobody to show: no frame at all
+            await room.receive(ana.connection, awareness((1, 1, b'{"n":"ana"}')))
+            await room.receive(ana.connection, awareness((1, 2, b'{"n":"Ana"}')))
+            await room.join(bo.connection)
+            await room.receive(bo.connection, awareness((2, 1, b'{"n":"bo"}')))
+            # bo echoes ana's state (y-websocket clients do): not news, nor bo's.
+            await room.receive(bo.connection, awareness((1, 2, b'{"n":"Ana"}')))
+            cy = Client("cy")
+            await room.join(cy.connection)
+            await rooms.release(room, ana.connection)
+            # A late echo of ana's state does not bring her back.
+            await room.receive(bo.connection, awareness((1, 2, b'{"n":"Ana"}')))
+            dee = Client("dee")
+            await room.join(dee.connection)
+            return ana, bo, cy, dee
+
+    ana, bo, cy, dee = anyio.run(main)
+    assert bo.frames[0][0] == protocol.SYNC  # the sync comes first
+    assert bo.presence()[0] == [Presence(1, 2, b'{"n":"Ana"}')]  # one frame, the latest
+    assert sorted(cy.presence()[0], key=lambda p: p.client_id) == [
+        Presence(1, 2, b'{"n":"Ana"}'),
+        Presence(2, 1, b'{"n":"bo"}'),
+    ]
+    # The removal, at ana's clock (a removal wins at the same clock, as y-protocols
+    # encodes it); the stale echo is relayed as it came (clients ignore an old clock).
+    assert cy.presence()[-2:] == [[Presence(1, 2, GONE)], [Presence(1, 2, b'{"n":"Ana"}')]]
+    assert [Presence(1, 2, GONE)] in bo.presence()
+    assert dee.presence() == [[Presence(2, 1, b'{"n":"bo"}')]]
+    assert [Presence(1, 2, GONE)] not in ana.presence()  # not sent to the one leaving
+    # Each frame goes back to its sender too (so a browser alone hears something).
+    assert ana.presence()[0] == [Presence(1, 1, b'{"n":"ana"}')]
+
+
+def test_a_client_that_says_goodbye_is_forgotten(engine: Engine) -> None:
+    async def main() -> tuple[Client, Client]:
+        async with UpdateLog(engine) as log:
+            rooms = Rooms(log)
+            room = await rooms.open("t-bye")
+            ana, bo = Client("ana"), Client("bo")
+            await room.join(ana.connection)
+            await room.join(bo.connection)
+            await room.receive(ana.connection, awareness((1, 4, b"{}")))
+            await room.receive(ana.connection, awareness((1, 5, GONE)))  # closing the tab
+            await rooms.release(room, ana.connection)
+            late = Client("late")
+            await room.join(late.connection)
+            return bo, late
+
+    bo, late = anyio.run(main)
+    assert bo.presence() == [[Presence(1, 4, b"{}")], [Presence(1, 5, GONE)]]  # no second
+    assert late.presence() == []
+
+
+def test_a_reconnected_client_is_not_removed_by_its_old_connection(engine: Engine) -> None:
+    async def main() -> Client:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-re")
+            old, new, bo = Client("ana"), Client("ana"), Client("bo")
+            for client in (old, bo, new):
+                await room.join(client.connection)
+            await room.receive(old.connection, awareness((1, 1, b"{}")))
+            await room.receive(new.connection, awareness((1, 2, b"{}")))
+            await room.leave(old.connection)
+            return bo
+
+    assert anyio.run(main).presence() == [[Presence(1, 1, b"{}")], [Presence(1, 2, b"{}")]]
+
+
+def test_leaving_tells_the_others_even_when_cancelled_and_past_a_dead_or_stuck_peer(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rooms, "LEAVE_TIMEOUT_S", 0.2)
+
+    async def dead(_frame: bytes) -> None:
+        raise ConnectionError("gone")
+
+    async def stuck(_frame: bytes) -> None:
+        await anyio.sleep_forever()
+
+    slow_frames: list[bytes] = []
+
+    async def slow(frame: bytes) -> None:  # a real send waits for the socket
+        await anyio.sleep(0.01)
+        slow_frames.append(frame)
+
+    async def main() -> tuple[Client, float, Room]:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-dead")
+            ana, bo = Client("ana"), Client("bo")
+            await room.join(ana.connection)
+            await room.receive(ana.connection, awareness((9, 1, b'{"x":1}')))
+            room.connections |= {
+                Connection(dead, "d", True),
+                Connection(stuck, "s", True),
+                Connection(slow, "w", True),
+            }
+            await room.join(bo.connection)
+            start = anyio.current_time()
+            with anyio.CancelScope() as scope:
+                scope.cancel()  # as when the client went: the handler is being cancelled
+                await room.leave(ana.connection)
+            return bo, anyio.current_time() - start, room
+
+    bo, took, room = anyio.run(main)
+    assert bo.presence()[-1] == [Presence(9, 1, GONE)]
+    assert slow_frames == [awareness((9, 1, GONE))]
+    assert took < 1
+    assert {c.username for c in room.connections} == {"s", "w", "bo"}  # not the dead one
+
+
+def test_a_malformed_awareness_frame_is_refused_and_not_relayed(engine: Engine) -> None:
+    async def main() -> Client:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-mal")
+            ana, bo = Client("ana"), Client("bo")
+            await room.join(ana.connection)
+            await room.join(bo.connection)
+            with pytest.raises(ProtocolError, match="not JSON"):
+                await room.receive(ana.connection, protocol.awareness(_entry(b"{")))
+            return bo
+
+    assert anyio.run(main).presence() == []
+
+
+def test_one_connection_cannot_make_the_room_remember_much(engine: Engine) -> None:
+    async def main() -> tuple[Client, Client]:
+        async with UpdateLog(engine) as log:
+            room = await Rooms(log).open("t-many")
+            ana, bo = Client("ana"), Client("bo")
+            await room.join(ana.connection)
+            await room.join(bo.connection)
+            many = [(n, 1, b"{}") for n in range(protocol.MAX_AWARENESS_ENTRIES)]
+            await room.receive(ana.connection, awareness(*many))
+            big = b'"' + b"x" * rooms.MAX_REMEMBERED_STATE + b'"'
+            await room.receive(bo.connection, awareness((1000, 1, big)))
+            late = Client("late")
+            await room.join(late.connection)
+            return bo, late
+
+    bo, late = anyio.run(main)
+    assert len(bo.presence()[0]) == protocol.MAX_AWARENESS_ENTRIES  # all relayed
+    assert [p.client_id for p in late.presence()[0]] == list(range(rooms.MAX_OWNED_CLIENTS))
+
+
+def test_a_room_is_live_while_an_agent_is_connected(engine: Engine) -> None:
+    async def main() -> list[bool]:
+        async with UpdateLog(engine) as log:
+            rooms = Rooms(log)
+            room = await rooms.open("t-live")
+            seen = [rooms.live("t-live")]
+            browser, agent = Client("ana"), Client("ana", agent=True)
+            await room.join(browser.connection)
+            seen.append(rooms.live("t-live"))
+            await room.join(agent.connection)
+            seen.append(rooms.live("t-live"))
+            await rooms.release(room, agent.connection)
+            seen.append(rooms.live("t-live"))
+            await rooms.release(room, browser.connection)
+            return [*seen, rooms.live("t-live"), rooms.live("t-none")]
+
+    assert anyio.run(main) == [False, False, True, False, False, False]

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from engine import TranscriptDoc, decode_state
 from relay import protocol
 from relay.db import connect
+from relay.protocol import GONE, Presence
 
 
 @pytest.fixture(scope="module")
@@ -300,8 +301,10 @@ def test_snapshots_exports_delete_and_the_audit_trail(relay: Relay, database_url
 def test_compaction_then_kill_9_and_restart_gives_the_identical_doc(
     relay: Relay, env: dict[str, str], database_url: str
 ) -> None:
-    # A relay that compacts every half second (transcripts with 500+ stored updates).
-    victim = Relay(relay.data_dir, env, [*relay.flags, "--compact-every", "0.5"]).start()
+    # A relay that compacts every half second (transcripts with 500+ stored updates), with
+    # no workers: their results, written after the client left, are not in its copy.
+    flags = [*relay.flags, "--compact-every", "0.5", "--no-workers"]
+    victim = Relay(relay.data_dir, env, flags).start()
     token = login(victim, "ana")["access_token"]
     transcript_id = create_transcript(victim, token)
 
@@ -399,3 +402,58 @@ def test_metrics_and_openapi(relay: Relay) -> None:
         f"{relay.url}/transcripts?limit=1", headers={"Authorization": f"Bearer {token}"}
     ).json()
     assert page1["total"] >= 2 and page1["next_offset"] == 1 and len(page1["items"]) == 1
+
+
+def test_presence_is_replayed_to_a_late_joiner_and_removed_when_its_client_leaves(
+    relay: Relay,
+) -> None:
+    token = login(relay, "ana")["access_token"]
+    transcript_id = create_transcript(relay, token)
+    url = f"{relay.ws}/sync/{transcript_id}?token={token}"
+    ana = Presence(1234, 3, b'{"user":{"name":"Ana","color":"#c00"}}')
+
+    async def main() -> SyncClient:
+        async with connected(url) as bo:
+            async with connected(url) as a:
+                await a.ws.send(protocol.awareness(protocol.encode_awareness([ana])))
+                await wait_until(lambda: [ana] in bo.presence)
+                await wait_until(lambda: [ana] in a.presence)  # the sender hears it too
+                async with connected(url) as late:
+                    # Right after its sync, not at ana's renewal 15 s later.
+                    await wait_until(lambda: bool(late.presence), timeout_s=2)
+                    assert late.presence[0] == [ana]
+            # ana's socket closed without a goodbye: the relay says it for her.
+            await wait_until(lambda: [Presence(1234, 3, GONE)] in bo.presence, timeout_s=5)
+            return bo
+
+    bo = anyio.run(main)
+    assert bo.presence == [[ana], [Presence(1234, 3, GONE)]]
+    malformed = protocol.awareness(b"\x01\x05\x01\x04nul!")  # a state that is not JSON
+    assert anyio.run(close_code, url, [malformed]) == 4400
+
+
+def test_a_transcript_is_live_while_an_agent_is_connected(relay: Relay) -> None:
+    token = login(relay, "ana")["access_token"]
+    transcript_id = create_transcript(relay, token)
+    url = f"{relay.ws}/sync/{transcript_id}?token={token}"
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def live() -> tuple[bool, bool]:
+        one = httpx.get(f"{relay.url}/transcripts/{transcript_id}", headers=headers).json()
+        page = httpx.get(f"{relay.url}/transcripts?limit=200", headers=headers).json()
+        [listed] = [t for t in page["items"] if t["transcript_id"] == transcript_id]
+        return one["live"], listed["live"]
+
+    async def main() -> list[tuple[bool, bool]]:
+        seen = [await anyio.to_thread.run_sync(live)]
+        async with connected(url):
+            seen.append(await anyio.to_thread.run_sync(live))
+            async with connected(f"{url}&client=agent"):
+                seen.append(await anyio.to_thread.run_sync(live))
+        return seen
+
+    assert anyio.run(main) == [(False, False), (False, False), (True, True)]
+    deadline = time.monotonic() + 5
+    while live() != (False, False):  # the relay notices the agent is gone
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

@@ -40,6 +40,9 @@ SHOWN = """() => Object.fromEntries([...document.querySelectorAll('.seg')].map(r
 SAME_TEXTS = """(want) => { const t = minuta.transcript;
   const have = [...t.segments.keys()].sort().map(id => [id, t.view(id)?.text ?? null]);
   return JSON.stringify(have) === JSON.stringify(want) }"""
+PRESENT = (
+    "(name) => [...document.querySelectorAll('#people li')].some(li => li.textContent === name)"
+)
 SAVED = "() => document.querySelector('#status')?.dataset.saved === 'true' && minuta.sync.status === 'live'"
 
 
@@ -171,6 +174,12 @@ def test_two_people_and_the_agent_converge(relay: RelayProcess, browser: Browser
                   && document.querySelector('.seg[data-segment-id="s3"] .caret')?.previousSibling?.textContent === 'Jo'""",
             )  # fmt: skip
             await blocking(browser.screenshot, "root", "converge-2-merged")
+            # ana's connection closes: the relay tells root she left (not 30 s later, at
+            # her timeout), and that she is back when she reconnects (not 15 s later).
+            await blocking(browser.eval, "ana", "() => minuta.sync.provider.disconnect()")
+            await blocking(browser.wait, "root", f"(name) => !({PRESENT})(name)", "ana", 5000)
+            await blocking(browser.eval, "ana", "() => minuta.sync.provider.connect()")
+            await blocking(browser.wait, "root", PRESENT, "ana", 5000)
             assert await blocking(browser.errors, "ana") == []
 
         return expected

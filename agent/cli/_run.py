@@ -172,6 +172,7 @@ def relay_sync(args: argparse.Namespace, doc: TranscriptDoc, store: LocalStore) 
         tokens,
         credentials=credentials,
         on_ack=lambda state: store.set_acked(tokens.relay_url, state),
+        client="agent",
     )
 
 

@@ -35,7 +35,12 @@ export class Sync extends EventTarget {
       this.dispatchEvent(new CustomEvent('notice', { detail: text }))
     }
     this.provider.on('status', ({ status }) => {
-      if (status === 'connected') this.everConnected = true
+      if (status === 'connected') {
+        // The relay told the others we left, at our last clock: announce ourselves at a
+        // newer one, or they would ignore us until our next renewal.
+        if (this.everConnected) this.awareness.setLocalState(this.awareness.getLocalState())
+        this.everConnected = true
+      }
       this._update()
     })
     this.provider.on('sync', () => this._update())
