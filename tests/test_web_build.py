@@ -50,3 +50,15 @@ def test_the_relay_serves_the_page(tmp_path: Path) -> None:
             assert httpx.get(f"{relay.url}/static/{name}").status_code == 404, name
     finally:
         relay.stop()
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (WEB / "node_modules" / "yjs").is_dir(),
+    reason="needs node and npm ci --prefix web",
+)
+def test_the_pages_doc_rules() -> None:
+    """``web/test/*.test.mjs`` under Node's test runner (no browser needed)."""
+    run = subprocess.run(
+        ["node", "--test", "test/"], cwd=WEB, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

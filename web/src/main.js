@@ -87,6 +87,7 @@ function showLogin () {
   document.title = 'Minuta'
   const form = $('login-form')
   $('login-error').textContent = loginMessage
+  form.elements.username.focus()
   form.addEventListener('submit', async (e) => {
     e.preventDefault()
     const data = new FormData(form)

@@ -223,7 +223,15 @@ export class SegmentList {
     const send = () => {
       const d = diff(row._known, text.value)
       row._known = text.value
-      if (d) this.hooks.edit(id, d.index, d.del, d.insert)
+      try {
+        if (d) this.hooks.edit(id, d.index, d.del, d.insert)
+      } catch (err) {
+        // The doc moved under the textarea (it should not): show the doc's text again
+        // rather than let the two drift apart.
+        console.error(err)
+        const item = this.items[this.position.get(id)]
+        if (item) this._fill(row, item)
+      }
       this.hooks.cursor(id, text.selectionStart)
     }
     text.addEventListener('input', (e) => { if (!e.isComposing) send() })

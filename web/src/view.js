@@ -68,7 +68,6 @@ export function openTranscript (root, transcriptId, session, ui) {
     list.setItems(shown)
     $('#count').textContent = t('shownOf', { shown: shown.length, total: order.length })
     $('#doc-empty').hidden = order.length > 0 || !sync.synced
-    ui.mark('minuta:rendered', order.length)
   }
 
   function refreshSpeakers () {
