@@ -258,15 +258,19 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         claims = bearer()
         limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
         offset = max(request.args.get("offset", 0, type=int) or 0, 0)
+        title = request.args.get("q", "").strip()[:200]
+        where = [Transcript.org_id == claims.org_id]
+        if title:
+            # A plain substring: the user's % and _ are not wildcards.
+            escaped = title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(Transcript.title.ilike(f"%{escaped}%", escape="\\"))
 
         def query() -> tuple[list[dict[str, Any]], int]:
             with Session(engine) as session:
-                total = session.scalar(
-                    select(func.count()).select_from(Transcript).filter_by(org_id=claims.org_id)
-                )
+                total = session.scalar(select(func.count()).select_from(Transcript).where(*where))
                 rows = session.scalars(
                     select(Transcript)
-                    .filter_by(org_id=claims.org_id)
+                    .where(*where)
                     .order_by(Transcript.created_at.desc(), Transcript.transcript_id)
                     .limit(limit)
                     .offset(offset)

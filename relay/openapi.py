@@ -259,6 +259,12 @@ OPENAPI: dict[str, Any] = {
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 0, "default": 0},
                     },
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "description": "Only titles that contain this (case-insensitive)",
+                        "schema": {"type": "string", "maxLength": 200},
+                    },
                 ],
                 "responses": {**_ok("A page", _ref("TranscriptPage")), **_errors(401)},
             },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -398,6 +399,7 @@ def test_metrics_and_openapi(relay: Relay) -> None:
     spec = httpx.get(f"{relay.url}/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     assert "/transcripts/{transcript_id}/export" in spec["paths"]
+    create_transcript(relay, token, title="another")  # so there are two, run alone or not
     page1 = httpx.get(
         f"{relay.url}/transcripts?limit=1", headers={"Authorization": f"Bearer {token}"}
     ).json()
@@ -457,3 +459,31 @@ def test_a_transcript_is_live_while_an_agent_is_connected(relay: Relay) -> None:
     while live() != (False, False):  # the relay notices the agent is gone
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_the_list_searches_titles(relay: Relay) -> None:
+    token = login(relay, "ana")["access_token"]
+    marker = uuid.uuid4().hex[:8]
+    titles = [f"Comité {marker} de obra", f"comité {marker} 100% remoto", f"retro {marker}_x"]
+    for title in titles:
+        create_transcript(relay, token, title=title)
+
+    def search(q: str) -> list[str]:
+        page = httpx.get(
+            f"{relay.url}/transcripts", params={"q": q, "limit": 200},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()  # fmt: skip
+        assert page["total"] == len(page["items"])
+        return sorted(item["title"] for item in page["items"])
+
+    assert search(f"comité {marker}") == sorted(titles[:2])
+    assert search(f"{marker} 100%") == [titles[1]]  # % is a character, not a wildcard
+    assert search(f"{marker}_") == [titles[2]]
+    assert search(f"{marker}%") == []
+    assert search(f"{marker} DE OBRA") == [titles[0]]
+    # Another org's titles never show.
+    zed = login(relay, "zed")["access_token"]
+    other = httpx.get(
+        f"{relay.url}/transcripts", params={"q": marker}, headers={"Authorization": f"Bearer {zed}"}
+    ).json()
+    assert other["items"] == []

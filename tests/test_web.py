@@ -550,11 +550,13 @@ def test_the_list_shows_live_and_ended_transcripts(relay: RelayProcess, browser:
                   [li.querySelector('.title').textContent, li.querySelector('.badge').textContent]))""",
             )  # fmt: skip
             assert badges["Comité en directo"] == "Live" and badges["Retro de ayer"] == "Ended"
-            await blocking(browser.call, "fill", tab="ana", selector="#search", text="retro")
+            # The relay searches the titles (all of them, not only the page loaded).
+            await blocking(browser.call, "fill", tab="ana", selector="#search", text="RETRO")
             titles = await blocking(
-                browser.eval,
+                browser.wait,
                 "ana",
-                "() => [...document.querySelectorAll('#transcripts .title')].map(a => a.textContent)",
+                """() => { const t = [...document.querySelectorAll('#transcripts .title')]
+                  .map(a => a.textContent); return t.length === 1 && t }""",
             )
             assert titles == ["Retro de ayer"]
             await blocking(browser.screenshot, "ana", "list")

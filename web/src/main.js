@@ -109,8 +109,7 @@ function showList () {
   const items = []
   let next = 0
   const draw = () => {
-    const query = $('search').value.trim().toLowerCase()
-    const shown = items.filter((x) => (x.title || '').toLowerCase().includes(query))
+    const shown = items
     $('transcripts').replaceChildren(...shown.map((x) => {
       const li = document.createElement('li')
       const a = document.createElement('a')
@@ -132,16 +131,20 @@ function showList () {
     }))
     const empty = $('list-empty')
     empty.hidden = shown.length > 0
-    empty.textContent = items.length ? t('noMatches') : t('noTranscripts')
+    empty.textContent = $('search').value.trim() ? t('noMatches') : t('noTranscripts')
     $('more').hidden = next === null
   }
+  let loads = 0
   const load = async (reset) => {
     if (reset) next = 0
     if (next === null) return
+    const mine = ++loads
     try {
       // A refresh reloads as many as are shown (live or ended changes as agents come and go).
       const limit = reset ? Math.min(200, Math.max(50, items.length)) : 50
-      const page = await session.request('GET', `/transcripts?limit=${limit}&offset=${reset ? 0 : next}`)
+      const q = encodeURIComponent($('search').value.trim())
+      const page = await session.request('GET', `/transcripts?limit=${limit}&offset=${reset ? 0 : next}&q=${q}`)
+      if (mine !== loads) return // a later search (or refresh) answers instead
       if (reset) items.length = 0
       items.push(...page.items)
       next = page.next_offset
@@ -150,7 +153,12 @@ function showList () {
       if (err.status !== 401) ui.toast(t('networkError'))
     }
   }
-  $('search').addEventListener('input', draw)
+  // The relay searches every title, not only the page loaded here.
+  let typing = 0
+  $('search').addEventListener('input', () => {
+    clearTimeout(typing)
+    typing = setTimeout(() => load(true), 200)
+  })
   $('more').addEventListener('click', () => load(false))
   load(true)
   const timer = setInterval(() => { if (!document.hidden) load(true) }, 10_000)
