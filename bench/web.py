@@ -1,6 +1,7 @@
 """Benchmark the web page in headless Chromium against a real relay.
 
-1. **Render**: a 2-hour transcript (1,500 final segments) is in the relay; the time from
+1. **Render**: a 2-hour transcript (``bench/engine.py``'s: 1,500 segments, each revised
+   10 times by the ASR, 5% corrected by a person) is in the relay; the time from
    opening it in the page to its rows painted, split into sync (websocket, doc received)
    and the rest (views built, list laid out and painted).
 2. **Scroll**: the list scrolled end to end, 300 px per frame: frame times.
@@ -34,6 +35,7 @@ import anyio.to_thread  # noqa: E402
 from _browser import Browser, missing  # noqa: E402
 from _relay import PASSWORD, RelayProcess, connected, prepare, relay_env  # noqa: E402
 
+import bench.engine as engine_bench  # noqa: E402
 from engine import TranscriptDoc  # noqa: E402
 
 SENTENCE = (
@@ -83,17 +85,6 @@ WATCH_KEYS = """() => {
 }"""
 
 
-def transcript(segments: int) -> TranscriptDoc:
-    doc = TranscriptDoc.create("bench-2h", title="Comité de presupuesto", language="es")
-    for i in range(segments):
-        words = [WORDS[(i * 7 + k) % len(WORDS)] for k in range(8 + i % 12)]
-        doc.upsert_segment(
-            f"s{i:05d}", rev=1, text=" ".join(words), t0=i * 4.8, t1=i * 4.8 + 4.5,
-            speaker=f"S{i % 4 + 1}", conf=0.6 + (i % 40) / 100, final=True,
-        )  # fmt: skip
-    return doc
-
-
 def revise(d: TranscriptDoc, *, seg: str, rev: int, text: str, t0: float) -> None:
     """What the ASR does as someone speaks: a partial revised, then made final."""
     d.upsert_segment(
@@ -118,7 +109,8 @@ async def run(segments: int, keys: int, repeat: int) -> list[tuple[str, str]]:
             transcript_id = relay.create_transcript(token, title="Comité", client_doc=True)
             url = f"{relay.ws}/sync/{transcript_id}?token={token}&client=agent"
             async with connected(url) as agent:
-                doc = transcript(segments)
+                # bench/engine.py's: 10 ASR revisions per segment, 5% corrected by a person.
+                doc = engine_bench.build(segments, 10)
                 await agent.change(lambda d: d.apply_update(doc.encode_update()))
                 await anyio.sleep(1)
                 totals, syncs = [], []
@@ -143,7 +135,7 @@ async def run(segments: int, keys: int, repeat: int) -> list[tuple[str, str]]:
 
                 # Typing while the agent streams 5 updates/s.
                 await anyio.to_thread.run_sync(browser.eval, tab, WATCH_KEYS)
-                target = f'.seg[data-segment-id="s{segments - 1:05d}"] textarea'
+                target = f'.seg[data-segment-id="seg-{segments - 1:05d}"] textarea'
                 await anyio.to_thread.run_sync(
                     lambda: browser.call("caret", tab=tab, selector=target, index=None)
                 )
