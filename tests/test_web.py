@@ -606,3 +606,41 @@ def test_no_layout_jumps_while_text_streams_in(relay: RelayProcess, browser: Bro
             await blocking(browser.screenshot, "ana", "no-layout-jumps")
 
     anyio.run(main)
+
+
+def test_refusals_and_oversized_text_are_explained(relay: RelayProcess, browser: Browser) -> None:
+    theirs = relay.create_transcript(relay.token("zed", "other", "editor"), title="De otros")
+    browser.open("ana")
+    browser.login("ana", "ana", PASSWORD)
+    browser.call("goto", tab="ana", hash="#/t/no-such-transcript")
+    browser.wait("ana", "() => !document.querySelector('#banner').hidden")
+    banner = "() => document.querySelector('#banner').textContent"
+    assert browser.eval("ana", banner) == "This transcript does not exist."
+    browser.call("goto", tab="ana", hash=f"#/t/{theirs}")
+    browser.wait("ana", "() => /access/.test(document.querySelector('#banner').textContent)")
+    assert browser.eval("ana", banner) == "You do not have access to this transcript."
+    browser.screenshot("ana", "refused")
+
+    transcript_id = new_transcript(relay)
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(lambda d: write_asr(d, ASR))
+            await blocking(browser.call, "goto", tab="ana", hash=f"#/t/{transcript_id}")
+            await blocking(
+                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 4"
+            )
+            # A whole document pasted into a segment is cut at 10,000 characters, so the
+            # update stays far below the relay's frame limit.
+            await blocking(browser.call, "fill", tab="ana", selector=row("s1"), text="x" * 50_000)
+            await wait_until(lambda: texts(agent.doc)["s1"] == "x" * 10_000, 15)
+            await blocking(browser.wait, "ana", SAVED)
+            # Escape leaves the segment; then "/" goes to the keyword filter.
+            await blocking(browser.call, "press", tab="ana", selector=row("s1"), key="Escape")
+            await blocking(browser.call, "press", tab="ana", selector="body", key="/")
+            assert (
+                await blocking(browser.eval, "ana", "() => document.activeElement.id")
+                == "f-keyword"
+            )
+
+    anyio.run(main)

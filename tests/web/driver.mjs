@@ -53,7 +53,7 @@ const ops = {
     await p.fill('input[name=username]', username)
     await p.fill('input[name=password]', password)
     await p.click('form.login button[type=submit]')
-    await p.waitForSelector('#transcripts, .view', { timeout: 10_000 })
+    await p.waitForSelector('section.list, .view', { state: 'attached', timeout: 10_000 })
   },
   async goto ({ tab, hash }) {
     await page(tab).evaluate((h) => { location.hash = h }, hash)

@@ -10,6 +10,9 @@ const FOLLOW_SLACK_PX = 48
 const META_PX = 30
 const LINE_PX = 24
 const CHAR_PX = 8.2
+// A segment is a few sentences; a paste of a whole document into one would also make an
+// update over the relay's frame limit, which closes the connection.
+const MAX_TEXT = 10_000
 
 /**
  * @typedef {object} ListHooks
@@ -215,7 +218,7 @@ export class SegmentList {
         <span class="peers" aria-live="polite"></span>
       </div>
       <div class="text-box">
-        <textarea class="text" rows="1" spellcheck="true"></textarea>
+        <textarea class="text" rows="1" spellcheck="true" maxlength="${MAX_TEXT}"></textarea>
         <div class="carets" aria-hidden="true"></div>
       </div>`
     const text = row.querySelector('textarea')

@@ -65,7 +65,11 @@ export class Sync extends EventTarget {
     return this.acked >= Y.getState(this.doc.store, this.doc.clientID)
   }
 
-  retry () { this.provider.connect() }
+  /** Connect again after the relay closed the connection for good (a 44xx code). */
+  retry () {
+    this.status = 'connecting'
+    this.provider.connect()
+  }
 
   destroy () {
     this.doc.off('update', this._onUpdate)

@@ -147,6 +147,14 @@ export function openTranscript (root, transcriptId, session, ui) {
     button.addEventListener('click', () => download(button.dataset.fmt))
   }
   $('#print').addEventListener('click', () => print())
+  // "/" jumps to the keyword filter, as in many reading apps (not while typing).
+  const onSlash = (e) => {
+    if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return
+    if (e.target.closest?.('input, textarea, select, [contenteditable]')) return
+    e.preventDefault()
+    $('#f-keyword').focus()
+  }
+  document.addEventListener('keydown', onSlash)
 
   async function download (fmt) {
     try {
@@ -188,6 +196,17 @@ export function openTranscript (root, transcriptId, session, ui) {
     banner.textContent = detail.code === 4403
       ? t('noAccess')
       : detail.code === 4404 ? t('notFound') : t('rejected', { reason: detail.reason || detail.code })
+    if (detail.code !== 4403 && detail.code !== 4404) {
+      // Anything else (a frame the relay refused) may pass on a second try.
+      const retry = document.createElement('button')
+      retry.type = 'button'
+      retry.textContent = t('retry')
+      retry.addEventListener('click', () => {
+        banner.hidden = true
+        sync.retry()
+      })
+      banner.append(' ', retry)
+    }
     ui.status('closed', sync.saved, canEdit)
   })
   sync.provider.once('sync', () => ui.mark('minuta:synced', order.length))
@@ -215,6 +234,7 @@ export function openTranscript (root, transcriptId, session, ui) {
   return () => {
     stopPresence()
     list.destroy()
+    document.removeEventListener('keydown', onSlash)
     removeEventListener('beforeprint', beforePrint)
     removeEventListener('beforeunload', beforeUnload)
     sync.destroy()
