@@ -7,6 +7,7 @@ that blocks (SQL, password hashing) runs in worker threads, off the event loop.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
 # Updates a connection may have applied and not yet acknowledged.
 MAX_IN_FLIGHT = 64
+CLOSE_GOING_AWAY = 1001  # silent too long: a client that is still there reconnects
 CLOSE_TRY_AGAIN = 1013  # too many new connections: clients retry with their backoff
 # Served at / when the web page is not built (``npm run build`` in web/).
 PLACEHOLDER_PAGE = """<!doctype html>
@@ -460,9 +462,15 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     ) -> tuple[int, str]:
         """Take frames until one is refused; returns the close code and reason."""
         ws = websocket._get_current_object()  # type: ignore[attr-defined]
+        silence = config.limits.presence_silence_s
         async with send:
             while True:
-                frame = await ws.receive()
+                frame = None
+                with anyio.move_on_after(silence if connection.announced else math.inf):
+                    frame = await ws.receive()
+                if frame is None:  # a browser that stopped renewing its presence
+                    metrics.rejected.labels("silent").inc()
+                    return CLOSE_GOING_AWAY, "no presence renewal: reconnect when back"
                 if isinstance(frame, str):
                     frame = frame.encode()
                 if len(frame) > config.max_frame_bytes:

@@ -65,6 +65,12 @@ class ConnectionLimits:
     # New connections per user (and, before a token is checked, per address): a page
     # reconnects once after a network change, a script in a loop a thousand times.
     connects: RateLimit = RateLimit(per_s=5, burst=30)
+    # A browser renews its presence every 15 s (once a minute in a hidden tab, whose timers
+    # the browser slows down). One that announced itself and then says nothing for this
+    # long has lost its network without a close: its connection and presence are dropped,
+    # instead of lingering until TCP gives up, many minutes later. Agents, which announce
+    # nothing, may stay silent as long as they like.
+    presence_silence_s: float = 120.0
 
 
 class Throttle:

@@ -85,6 +85,7 @@ class Connection:
     close: Callable[[int, str], Awaitable[None]] | None = None
     told_read_only: bool = field(default=False)
     agent: bool = False  # a recording agent (``?client=agent``): the transcript is live
+    announced: bool = False  # it sent presence, so it renews it (see presence_silence_s)
 
 
 @dataclass
@@ -235,6 +236,7 @@ class Room:
             return None
         if message.kind == Kind.AWARENESS:
             self._remember(connection, protocol.parse_awareness(message.payload))
+            connection.announced = True
             # To the sender too, as the reference server does: a browser alone in a room
             # hears something every 15 s, and y-websocket reconnects after 30 s of silence.
             await self._broadcast(protocol.awareness(message.payload), exclude=None)

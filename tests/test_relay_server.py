@@ -487,3 +487,34 @@ def test_the_list_searches_titles(relay: Relay) -> None:
         f"{relay.url}/transcripts", params={"q": marker}, headers={"Authorization": f"Bearer {zed}"}
     ).json()
     assert other["items"] == []
+
+
+def test_a_browser_that_goes_silent_is_closed_and_its_presence_removed(
+    relay: Relay, env: dict[str, str]
+) -> None:
+    """A browser renews its presence; one whose network vanished without a close stops.
+    Its connection is closed (1001: a client still there reconnects) and the others are
+    told it left. An agent, which announces nothing, may stay silent."""
+    quick = Relay(relay.data_dir, env, [*relay.flags, "--presence-timeout", "1"]).start()
+    try:
+        token = login(quick, "ana")["access_token"]
+        url = f"{quick.ws}/sync/{create_transcript(quick, token)}?token={token}"
+        browser = Presence(77, 3, b'{"user":{"name":"Ana"}}')
+
+        async def main() -> tuple[int | None, SyncClient]:
+            async with connected(url) as agent, connected(url) as tab:
+                await tab.ws.send(protocol.awareness(protocol.encode_awareness([browser])))
+                await wait_until(lambda: [browser] in agent.presence)
+                # Then nothing from the tab (as if its network had gone).
+                await wait_until(lambda: [Presence(77, 3, GONE)] in agent.presence, timeout_s=5)
+                await wait_until(lambda: tab.ws.close_code is not None, timeout_s=5)
+                await anyio.sleep(1.5)  # the agent, silent as long, is still connected
+                await agent.change(lambda d: d.set_meta(title="sigue aquí"))
+                await wait_until(agent.acked)
+                return tab.ws.close_code, agent
+
+        code, _ = anyio.run(main)
+        assert code == 1001
+        assert metric(quick, 'minuta_rejected_frames_total{reason="silent"}') == 1
+    finally:
+        quick.stop()

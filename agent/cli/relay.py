@@ -49,6 +49,14 @@ def register(sub: Any) -> None:
         "bursts of 6x pass (default 5)",
     )
     p.add_argument(
+        "--presence-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="close a browser's connection when its presence is not renewed for this long "
+        "(its network is gone; default 120)",
+    )
+    p.add_argument(
         "--compact-every",
         type=float,
         default=60.0,
@@ -97,14 +105,17 @@ def run(args: argparse.Namespace) -> int:
         check_migrated(engine)
     except NotMigratedError as exc:
         raise CliError(str(exc)) from None
-    if min(args.max_frames_per_s, args.max_connects_per_s, args.compact_every) <= 0:
+    rates = (args.max_frames_per_s, args.max_connects_per_s, args.compact_every)
+    if min(*rates, args.presence_timeout) <= 0:
         raise CliError(
-            "--max-frames-per-s, --max-connects-per-s and --compact-every must be positive"
+            "--max-frames-per-s, --max-connects-per-s, --compact-every and "
+            "--presence-timeout must be positive"
         )
     limits = ConnectionLimits(
         frames=RateLimit(args.max_frames_per_s, burst=2 * args.max_frames_per_s),
         bytes=RateLimit(4 * 2**20, burst=max(16 * 2**20, 2 * args.max_frame_bytes)),
         connects=RateLimit(args.max_connects_per_s, burst=6 * args.max_connects_per_s),
+        presence_silence_s=args.presence_timeout,
     )
     low, high = args.workers_wait
     if args.workers_finals < 1 or not 0 < low <= high:
