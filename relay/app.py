@@ -45,6 +45,8 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
 # Updates a connection may have applied and not yet acknowledged.
 MAX_IN_FLIGHT = 64
+# How long a leaving connection's last updates may take to commit and reach the others.
+FORWARD_TIMEOUT_S = 5.0
 CLOSE_GOING_AWAY = 1001  # silent too long: a client that is still there reconnects
 CLOSE_TRY_AGAIN = 1013  # too many new connections: clients retry with their backoff
 # Served at / when the web page is not built (``npm run build`` in web/).
@@ -429,6 +431,9 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         # Frames are read and applied here; their commits are finished, in order, by
         # the settler, which acks all that have committed in one frame.
         send, settle = anyio.create_memory_object_stream[Accepted](MAX_IN_FLIGHT)
+        # Accepted and not settled yet, in order: if the client goes first, the finally
+        # still relays them to the others (they are stored all the same).
+        unsettled: list[Accepted] = []
 
         async def settler() -> None:
             async with settle:
@@ -438,18 +443,21 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                         while len(batch) < MAX_IN_FLIGHT:
                             batch.append(settle.receive_nowait())
                     await room.settle(connection, batch)
+                    del unsettled[: len(batch)]
 
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(settler)
                 await room.join(connection)
-                code, reason = await read_frames(room, connection, send, throttle)
+                code, reason = await read_frames(room, connection, send, throttle, unsettled)
                 await ws.close(code, reason)
                 tg.cancel_scope.cancel()
         except* RoomClosedError:
             await ws.close(CLOSE_STORE_FAILED, "the relay could not store your update")
         finally:
             # Quart cancels this handler when the client goes: clean up here.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(FORWARD_TIMEOUT_S):
+                await room.forward(connection, unsettled)
             metrics.connections.dec()
             reconnects.left(claims.username, transcript_id)
             await rooms().release(room, connection)
@@ -459,6 +467,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         connection: Connection,
         send: MemoryObjectSendStream[Accepted],
         throttle: Throttle,
+        unsettled: list[Accepted],
     ) -> tuple[int, str]:
         """Take frames until one is refused; returns the close code and reason."""
         ws = websocket._get_current_object()  # type: ignore[attr-defined]
@@ -487,6 +496,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                     metrics.rejected.labels("malformed").inc()
                     return CLOSE_MALFORMED, str(exc)[:120]
                 if accepted is not None:
+                    unsettled.append(accepted)
                     await send.send(accepted)  # waits while MAX_IN_FLIGHT are unsettled
 
     return app

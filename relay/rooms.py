@@ -26,6 +26,7 @@ timeout).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -235,11 +236,16 @@ class Room:
             await connection.send(protocol.sync_step2(self.doc.get_update(message.payload)))
             return None
         if message.kind == Kind.AWARENESS:
-            self._remember(connection, protocol.parse_awareness(message.payload))
+            entries = protocol.parse_awareness(message.payload)
             connection.announced = True
+            self._remember(connection, [e for e in entries if e.state != GONE])
             # To the sender too, as the reference server does: a browser alone in a room
             # hears something every 15 s, and y-websocket reconnects after 30 s of silence.
             await self._broadcast(protocol.awareness(message.payload), exclude=None)
+            # A goodbye is taken only once relayed: a tab says it and closes at once, the
+            # close cancels this handler, and if that cut the broadcast short, leave()
+            # still holds the state and says the goodbye for it.
+            self._remember(connection, [e for e in entries if e.state == GONE])
             return None
         if not connection.can_write:
             if not connection.told_read_only:  # once is enough
@@ -278,6 +284,24 @@ class Room:
         Raises:
             RoomClosedError: an update could not be stored.
         """
+        await self._relay_committed(connection, accepted)
+        await connection.send(protocol.ack(accepted[-1].state))
+        now = time.perf_counter()
+        for item in accepted:
+            self.metrics.ack_seconds.observe(now - item.arrived)
+
+    async def forward(self, connection: Connection, accepted: Sequence[Accepted]) -> None:
+        """Relay to the others the updates of a connection that is leaving before they
+        were settled: they are stored all the same, and the others must see them (the
+        agent's last segment, sent just before it disconnects). Nothing is acknowledged.
+        Updates relayed twice are harmless (Yjs ignores what it has).
+
+        Safe in a ``finally`` under a shielded scope; a commit that failed ends it.
+        """
+        with contextlib.suppress(RoomClosedError):
+            await self._relay_committed(connection, accepted)
+
+    async def _relay_committed(self, connection: Connection, accepted: Sequence[Accepted]) -> None:
         for item in accepted:
             try:
                 await item.commit.wait()
@@ -290,10 +314,6 @@ class Room:
                 await self._broadcast(protocol.update(item.data), exclude=connection)
         if self.on_stored is not None and any(item.data is not None for item in accepted):
             self.on_stored(self)
-        await connection.send(protocol.ack(accepted[-1].state))
-        now = time.perf_counter()
-        for item in accepted:
-            self.metrics.ack_seconds.observe(now - item.arrived)
 
     async def change(self, fn: Callable[[TranscriptDoc], None]) -> bool:
         """Change the doc here (a worker's write), then store it and send it to every

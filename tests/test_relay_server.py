@@ -518,3 +518,34 @@ def test_a_browser_that_goes_silent_is_closed_and_its_presence_removed(
         assert metric(quick, 'minuta_rejected_frames_total{reason="silent"}') == 1
     finally:
         quick.stop()
+
+
+def test_what_a_client_sends_just_before_it_leaves_reaches_the_others(relay: Relay) -> None:
+    """The agent's last segment, or a tab's goodbye, sent right before the socket closes:
+    the relay's handler is cancelled by the close, and still relays them (it used to
+    store the update and tell no one until they reconnected)."""
+    token = login(relay, "ana")["access_token"]
+    url = f"{relay.ws}/sync/{create_transcript(relay, token)}?token={token}"
+
+    async def main() -> None:
+        async with connected(url) as watcher:
+            for i in range(8):
+                doc = TranscriptDoc()
+                doc.upsert_segment(f"last{i}", rev=1, text="fin", t0=i, t1=i + 1, final=True)
+                hello = Presence(500 + i, 1, b'{"user":{"name":"tab"}}')
+                async with websockets.connect(url) as ws:
+                    await ws.recv()  # the relay's sync step 1
+                    await ws.send(protocol.update(doc.encode_update()))
+                await wait_until(lambda i=i: f"last{i}" in watcher.doc.segment_ids(), 5)
+                async with websockets.connect(url) as ws:
+                    await ws.send(protocol.awareness(protocol.encode_awareness([hello])))
+                    await wait_until(lambda hello=hello: [hello] in watcher.presence)
+                    goodbye = Presence(500 + i, 1, GONE)  # y-websocket's, as the tab closes
+                    await ws.send(protocol.awareness(protocol.encode_awareness([goodbye])))
+                # The goodbye itself, or the relay's own for the leaving connection.
+                try:
+                    await wait_until(lambda g=goodbye: [g] in watcher.presence, 5)
+                except TimeoutError:
+                    raise AssertionError(f"{i}: {watcher.presence[-4:]}") from None
+
+    anyio.run(main)

@@ -8,7 +8,8 @@ Needs Debian's ``chromium`` and ``npm ci --prefix web`` (the README's test comma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -16,7 +17,7 @@ import anyio.to_thread
 import httpx
 import pytest
 from _browser import Browser, missing
-from _relay import PASSWORD, RelayProcess, connected, prepare, relay_env, wait_until
+from _relay import PASSWORD, RelayProcess, SyncClient, connected, prepare, relay_env, wait_until
 
 from engine import Origin, TranscriptDoc
 
@@ -92,6 +93,19 @@ def open_transcript(browser: Browser, tab: str, user: str, transcript_id: str) -
 
 def new_transcript(relay: RelayProcess, title: str = "Reunión de presupuesto") -> str:
     return relay.create_transcript(relay.token("ana", "acme", "editor"), title=title)
+
+
+@contextlib.asynccontextmanager
+async def transcript_open(
+    relay: RelayProcess, browser: Browser, tab: str = "ana", user: str = "ana"
+) -> AsyncIterator[tuple[SyncClient, str]]:
+    """A new transcript with :data:`ASR` written by an agent, open in ``tab``."""
+    transcript_id = new_transcript(relay)
+    async with connected(sync_url(relay, transcript_id)) as agent:
+        await agent.change(lambda d: write_asr(d, ASR))
+        await blocking(open_transcript, browser, tab, user, transcript_id)
+        await blocking(browser.wait, tab, "() => document.querySelectorAll('.seg').length === 4")
+        yield agent, transcript_id
 
 
 def entries(texts: dict[str, str]) -> list[list[str]]:
@@ -175,11 +189,13 @@ def test_two_people_and_the_agent_converge(relay: RelayProcess, browser: Browser
             )  # fmt: skip
             await blocking(browser.screenshot, "root", "converge-2-merged")
             # ana's connection closes: the relay tells root she left (not 30 s later, at
-            # her timeout), and that she is back when she reconnects (not 15 s later).
+            # her timeout), and that she is back when she reconnects (not 15 s later);
+            # back, she sees root at once too.
             await blocking(browser.eval, "ana", "() => minuta.sync.provider.disconnect()")
             await blocking(browser.wait, "root", f"(name) => !({PRESENT})(name)", "ana", 5000)
             await blocking(browser.eval, "ana", "() => minuta.sync.provider.connect()")
             await blocking(browser.wait, "root", PRESENT, "ana", 5000)
+            await blocking(browser.wait, "ana", PRESENT, "root", 5000)  # and she sees root
             assert await blocking(browser.errors, "ana") == []
 
         return expected
@@ -193,15 +209,8 @@ def test_two_people_and_the_agent_converge(relay: RelayProcess, browser: Browser
 
 
 def test_a_human_edit_survives_later_asr_revisions(relay: RelayProcess, browser: Browser) -> None:
-    transcript_id = new_transcript(relay)
-
     async def main() -> None:
-        async with connected(sync_url(relay, transcript_id)) as agent:
-            await agent.change(lambda d: write_asr(d, ASR))
-            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
-            await blocking(
-                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 4"
-            )
+        async with transcript_open(relay, browser) as (agent, _):
             # A final (s1) and a partial (s4), corrected by hand.
             await blocking(browser.call, "caret", tab="ana", selector=row("s1"), index=0)
             await blocking(browser.call, "press", tab="ana", selector=row("s1"), key="Delete")
@@ -239,20 +248,14 @@ def test_a_human_edit_survives_later_asr_revisions(relay: RelayProcess, browser:
 
 
 def test_a_viewer_cannot_edit(relay: RelayProcess, browser: Browser) -> None:
-    transcript_id = new_transcript(relay)
-
     async def main() -> None:
-        async with connected(sync_url(relay, transcript_id)) as agent:
-            await agent.change(lambda d: write_asr(d, ASR))
+        async with transcript_open(relay, browser, "vi", "vi") as (agent, _):
             await agent.change(
                 lambda d: d.upsert_action(
                     "a-1", text="Llamar al proveedor", owner="Jorge", segment_ids=["s3"]
                 )
             )
-            await blocking(open_transcript, browser, "vi", "vi", transcript_id)
-            await blocking(
-                browser.wait, "vi", "() => document.querySelectorAll('.seg').length === 4"
-            )
+            await blocking(browser.wait, "vi", "() => document.querySelector('.a-owner')")
             shown = await blocking(browser.eval, "vi", SHOWN)
             assert all(s["readOnly"] for s in shown.values())
             state = await blocking(
@@ -289,15 +292,8 @@ def test_a_viewer_cannot_edit(relay: RelayProcess, browser: Browser) -> None:
 
 
 def test_an_offline_edit_syncs_after_reconnecting(relay: RelayProcess, browser: Browser) -> None:
-    transcript_id = new_transcript(relay)
-
     async def main() -> None:
-        async with connected(sync_url(relay, transcript_id)) as agent:
-            await agent.change(lambda d: write_asr(d, ASR))
-            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
-            await blocking(
-                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 4"
-            )
+        async with transcript_open(relay, browser) as (agent, _):
             await blocking(browser.call, "offline", tab="ana", offline=True)
             await blocking(browser.wait, "ana", "() => minuta.sync.status === 'offline'")
             await blocking(browser.call, "caret", tab="ana", selector=row("s3"), index=None)
@@ -356,8 +352,6 @@ def test_a_refused_token_returns_to_login_without_retrying(
 
 
 def test_summary_and_actions_panels(relay: RelayProcess, browser: Browser) -> None:
-    transcript_id = new_transcript(relay)
-
     def worker_results(d: TranscriptDoc, owner: str = "Jorge") -> None:
         d.upsert_action(
             "a-1", text="Llamar al proveedor", owner=owner, due="2026-11-26",
@@ -366,10 +360,8 @@ def test_summary_and_actions_panels(relay: RelayProcess, browser: Browser) -> No
         d.set_summary(bullets=["Presupuesto aprobado para marzo"], risks=["Depende del proveedor"])
 
     async def main() -> None:
-        async with connected(sync_url(relay, transcript_id)) as agent:
-            await agent.change(lambda d: write_asr(d, ASR))
-            await agent.change(worker_results)
-            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
+        async with transcript_open(relay, browser) as (agent, _):
+            await agent.change(worker_results)  # as the workers write them: live
             await blocking(
                 browser.wait, "ana", "() => document.querySelector('.a-owner')?.value === 'Jorge'"
             )
@@ -424,15 +416,8 @@ def test_summary_and_actions_panels(relay: RelayProcess, browser: Browser) -> No
 
 
 def test_exports_print_and_spanish(relay: RelayProcess, browser: Browser) -> None:
-    transcript_id = new_transcript(relay)
-
     async def main() -> None:
-        async with connected(sync_url(relay, transcript_id)) as agent:
-            await agent.change(lambda d: write_asr(d, ASR))
-            await blocking(open_transcript, browser, "ana", "ana", transcript_id)
-            await blocking(
-                browser.wait, "ana", "() => document.querySelectorAll('.seg').length === 4"
-            )
+        async with transcript_open(relay, browser) as (_, transcript_id):
             for fmt, marker in (
                 ("md", "# "),
                 ("srt", "-->"),

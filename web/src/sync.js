@@ -40,6 +40,14 @@ export class Sync extends EventTarget {
         // newer one, or they would ignore us until our next renewal.
         if (this.everConnected) this.awareness.setLocalState(this.awareness.getLocalState())
         this.everConnected = true
+      } else if (status === 'disconnected') {
+        // y-websocket forgot the others but keeps their clocks, and the relay replays
+        // them on reconnection at those same clocks, which would then be ignored until
+        // each one's next renewal: forget the clocks too.
+        const meta = this.awareness.meta
+        for (const id of [...meta.keys()]) {
+          if (id !== this.doc.clientID && !this.awareness.states.has(id)) meta.delete(id)
+        }
       }
       this._update()
     })
