@@ -143,7 +143,8 @@ function showList () {
       // A refresh reloads as many as are shown (live or ended changes as agents come and go).
       const limit = reset ? Math.min(200, Math.max(50, items.length)) : 50
       const q = encodeURIComponent($('search').value.trim())
-      const page = await session.request('GET', `/transcripts?limit=${limit}&offset=${reset ? 0 : next}&q=${q}`)
+      const offset = reset ? 0 : next
+      const page = await session.request('GET', `/transcripts?limit=${limit}&offset=${offset}&q=${q}`)
       if (mine !== loads) return // a later search (or refresh) answers instead
       if (reset) items.length = 0
       items.push(...page.items)

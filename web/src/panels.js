@@ -14,6 +14,10 @@ const h = (tag, attrs = {}, ...children) => {
   return el
 }
 
+/** An input named by `label` (its accessible name, and its placeholder when empty). */
+const input = (cls, label, attrs = {}) =>
+  h('input', { type: 'text', class: cls, 'aria-label': label, placeholder: label, ...attrs })
+
 /**
  * @param {HTMLElement} box
  * @param {{summary: object|null, canEdit: boolean, regenerate: () => Promise<void>}} state
@@ -34,12 +38,12 @@ export function renderSummary (box, { summary, canEdit, regenerate }) {
   if (!summary || (!summary.bullets.length && !summary.risks.length)) {
     body.push(h('p', { class: 'empty' }, t('noSummary')))
   } else {
-    body.push(h('ul', { class: 'bullets' }, ...summary.bullets.map((b) => h('li', {}, b))))
-    if (summary.risks.length) {
-      body.push(h('h3', {}, t('risks')), h('ul', { class: 'risks' }, ...summary.risks.map((r) => h('li', {}, r))))
-    }
+    const list = (cls, texts) => h('ul', { class: cls }, ...texts.map((x) => h('li', {}, x)))
+    body.push(list('bullets', summary.bullets))
+    if (summary.risks.length) body.push(h('h3', {}, t('risks')), list('risks', summary.risks))
     if (summary.topics.length) {
-      body.push(h('p', { class: 'topics' }, `${t('topics')}: `, ...summary.topics.map((x) => h('span', { class: 'topic' }, x))))
+      const topics = summary.topics.map((x) => h('span', { class: 'topic' }, x))
+      body.push(h('p', { class: 'topics' }, `${t('topics')}: `, ...topics))
     }
   }
   box.replaceChildren(
@@ -96,30 +100,35 @@ function actionItem (action, { canEdit, edit, reveal, timeOf }) {
     })
     return input
   }
-  const text = field('text', h('input', { type: 'text', value: action.text, 'aria-label': t('action'), class: 'a-text' }))
-  const owner = field('owner', h('input', { type: 'text', value: action.owner ?? '', 'aria-label': t('owner'), placeholder: t('owner'), class: 'a-owner' }))
-  const due = field('due', h('input', { type: 'date', value: action.due ?? '', 'aria-label': t('due'), class: 'a-due' }))
-  const status = field('status', h('select', { 'aria-label': t('status'), class: 'a-status' },
-    ...STATUSES.map((s) => h('option', { value: s, selected: s === action.status }, t(s)))))
+  const text = field('text', input('a-text', t('action'), { value: action.text }))
+  const owner = field('owner', input('a-owner', t('owner'), { value: action.owner ?? '' }))
+  const due = field('due', input('a-due', t('due'), { type: 'date', value: action.due ?? '' }))
+  const options = STATUSES.map((s) => h('option', { value: s, selected: s === action.status }, t(s)))
+  const status = field('status', h('select', { 'aria-label': t('status'), class: 'a-status' }, ...options))
   const segmentId = action.segment_ids[0]
   const time = segmentId ? timeOf(segmentId) : null
   const jump = segmentId && time !== null
-    ? h('button', { type: 'button', class: 'evidence', 'aria-label': t('evidence'), title: t('evidence'), onclick: () => reveal(segmentId) }, `→ ${clock(time)}`)
+    ? h('button', {
+      type: 'button', class: 'evidence', title: t('evidence'), onclick: () => reveal(segmentId)
+    }, `→ ${clock(time)}`)
     : null
   const notes = []
   if (action.stale) notes.push(t('stale'))
-  if (action.edited.length) notes.push(action.edited.map((f) => `✎ ${t(f === 'text' ? 'action' : f)}`).join(' '))
-  return h('li', { 'data-action-id': id, class: `action status-${action.status}${action.stale ? ' stale' : ''}` },
+  const marks = action.edited.map((f) => `✎ ${t(f === 'text' ? 'action' : f)}`)
+  if (marks.length) notes.push(marks.join(' '))
+  const classes = `action status-${action.status}${action.stale ? ' stale' : ''}`
+  return h('li', { 'data-action-id': id, class: classes },
     h('div', { class: 'a-row' }, status, text),
     h('div', { class: 'a-row' }, owner, due, jump),
     notes.length ? h('div', { class: 'a-notes' }, notes.join(' · ')) : null)
 }
 
 function addForm ({ add }) {
-  const text = h('input', { type: 'text', required: true, 'aria-label': t('newAction'), placeholder: t('newAction'), class: 'new-text' })
-  const owner = h('input', { type: 'text', 'aria-label': t('owner'), placeholder: t('owner'), class: 'new-owner' })
-  const due = h('input', { type: 'date', 'aria-label': t('due'), class: 'new-due' })
-  const form = h('form', { class: 'add-action' }, text, owner, due, h('button', { type: 'submit' }, t('addAction')))
+  const text = input('new-text', t('newAction'), { required: true })
+  const owner = input('new-owner', t('owner'))
+  const due = input('new-due', t('due'), { type: 'date' })
+  const submit = h('button', { type: 'submit' }, t('addAction'))
+  const form = h('form', { class: 'add-action' }, text, owner, due, submit)
   form.addEventListener('submit', (e) => {
     e.preventDefault()
     if (!text.value.trim()) return

@@ -73,12 +73,13 @@ export function openTranscript (root, transcriptId, session, ui) {
   function refreshSpeakers () {
     const select = $('#f-speaker')
     const ids = [...new Set(order.map((v) => v.speaker_id).filter(Boolean))].sort()
-    const have = [...select.options].slice(1).map((o) => o.value)
-    if (have.join('\n') !== ids.join('\n') || ids.some((id, i) => select.options[i + 1].textContent !== transcript.speakerName(id))) {
-      const value = select.value
-      select.replaceChildren(select.options[0], ...ids.map((id) => new Option(transcript.speakerName(id), id)))
-      select.value = ids.includes(value) ? value : ''
-    }
+    const wanted = ids.map((id) => `${id}\t${transcript.speakerName(id)}`).join('\n')
+    const shown = [...select.options].slice(1).map((o) => `${o.value}\t${o.textContent}`).join('\n')
+    if (wanted === shown) return
+    const value = select.value
+    const options = ids.map((id) => new Option(transcript.speakerName(id), id))
+    select.replaceChildren(select.options[0], ...options)
+    select.value = ids.includes(value) ? value : ''
   }
 
   transcript.segments.observeDeep((events) => {
@@ -161,7 +162,8 @@ export function openTranscript (root, transcriptId, session, ui) {
       const response = await session.request('GET',
         `/transcripts/${encodeURIComponent(transcriptId)}/export?fmt=${fmt}`, { raw: true })
       const url = URL.createObjectURL(await response.blob())
-      const a = Object.assign(document.createElement('a'), { href: url, download: `${transcriptId}.${EXT[fmt]}` })
+      const a = document.createElement('a')
+      Object.assign(a, { href: url, download: `${transcriptId}.${EXT[fmt]}` })
       document.body.append(a)
       a.click()
       a.remove()
