@@ -626,6 +626,9 @@ def test_demo(tmp_path: Path, cli_env: dict[str, str]) -> None:
         for (update,) in rows:
             relayed.apply_update(update)
     assert " ".join(s["text"] for s in relayed.snapshot()["segments"]) == transcript
+    # The workers ran once at the end: the page shows their summary and actions.
+    assert "## Actions" in run.stdout
+    assert relayed.snapshot()["summary"] is not None and relayed.snapshot()["actions"]
     assert (out / "relay" / "jwt-secret").stat().st_mode & 0o077 == 0
 
 
