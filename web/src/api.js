@@ -53,7 +53,9 @@ export class Session extends EventTarget {
     }
   }
 
+  /** End the session once: a failed refresh and its caller may both ask for it. */
   logout (reason = 'user') {
+    if (!this.signedIn) return
     clearTimeout(this._timer)
     this.tokens = null
     sessionStorage.removeItem(KEY)
