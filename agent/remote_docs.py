@@ -151,7 +151,10 @@ class RemoteDocs:
 
     async def change(self, transcript_id: str, fn: Callable[[TranscriptDoc], None]) -> None:
         session = await self._ensure(transcript_id)
-        fn(session.doc)
+        # One transaction, so one update: a reader never sees the actions of a run
+        # without its summary (as with the relay's own rooms).
+        with session.doc.doc.transaction(origin=Origin.WORKER):
+            fn(session.doc)
         with anyio.fail_after(60):
             await session.sync.wait_acked()
 

@@ -243,3 +243,33 @@ def test_minuta_worker_runs_them_in_another_process(tmp_path: Path) -> None:
             if worker.stdout is not None:
                 worker.stdout.close()
         server.stop()
+
+
+def test_a_remote_run_reaches_the_relay_as_one_update() -> None:
+    """``minuta worker`` writes a run's actions and summary in one transaction, so no
+    client ever sees the actions of a run without its summary."""
+    from agent.remote_docs import RemoteDocs, _Session
+
+    class Acked:  # the relay's ACK, at once (the real sync is tested above)
+        async def wait_acked(self) -> None:
+            return None
+
+    doc = TranscriptDoc.create("t-1")
+    updates: list[Origin | None] = []
+    doc.observe(lambda _update, origin: updates.append(origin))
+
+    def write(d: TranscriptDoc) -> None:
+        d.upsert_action("a-s1", text="llamar al arquitecto", owner="Jorge")
+        d.mark_stale("a-s1", False)
+        d.set_summary(bullets=["obra"], model="heuristic")
+
+    async def main() -> None:
+        docs = RemoteDocs(Any, on_change=lambda _id: None)  # type: ignore[arg-type]
+        session = _Session(doc, Acked(), anyio.CancelScope())  # type: ignore[arg-type]
+        docs._sessions["t-1"] = session
+        await docs.change("t-1", write)
+
+    anyio.run(main)
+    assert updates == [Origin.WORKER]
+    snapshot = doc.snapshot()
+    assert snapshot["summary"] is not None and len(snapshot["actions"]) == 1
