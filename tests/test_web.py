@@ -265,8 +265,10 @@ def test_a_viewer_cannot_edit(relay: RelayProcess, browser: Browser) -> None:
                   add: document.querySelector('.add-action') !== null,
                   regenerate: document.querySelector('.regenerate').hidden,
                   owner: document.querySelector('.a-owner').disabled,
-                  rename: document.querySelector('.seg .speaker').disabled})""",
+                  rename: document.querySelector('.seg .speaker').disabled,
+                  actions: document.querySelector('#actions').innerText})""",
             )
+            assert "null" not in state.pop("actions")  # nothing stands in for the add form
             assert state == {"status": "Live · Read only", "add": False, "regenerate": True,
                              "owner": True, "rename": True}  # fmt: skip
             await blocking(browser.call, "type", tab="vi", selector=row("s1"), text="zzz")
@@ -305,7 +307,7 @@ def test_an_offline_edit_syncs_after_reconnecting(relay: RelayProcess, browser: 
             status = await blocking(
                 browser.eval, "ana", "() => document.querySelector('#status').textContent"
             )
-            assert "Offline" in status and "Unsaved" in status, status
+            assert status == "Offline · Unsaved changes", status
             await blocking(browser.screenshot, "ana", "offline-1-edited")
             await anyio.sleep(1)
             assert texts(agent.doc)["s3"] == ASR["s3"][3]
@@ -400,6 +402,14 @@ def test_summary_and_actions_panels(relay: RelayProcess, browser: Browser) -> No
                 "() => document.activeElement?.closest('.seg')?.dataset.segmentId === 's3'",
             )
             await blocking(browser.screenshot, "ana", "panels")
+            # Every field fits the panel's width: nothing to scroll sideways to.
+            widths = await blocking(
+                browser.eval,
+                "ana",
+                "() => { const p = document.querySelector('.panels');"
+                " return [p.scrollWidth, p.clientWidth, p.scrollLeft] }",
+            )
+            assert widths[0] <= widths[1] and widths[2] == 0, widths
             # Regenerate: the relay's workers run now and write their results into the doc.
             await agent.change(lambda d: d.set_summary(bullets=[]))
             await blocking(
@@ -593,6 +603,41 @@ def test_no_layout_jumps_while_text_streams_in(relay: RelayProcess, browser: Bro
     anyio.run(main)
 
 
+def test_a_phone_sized_screen_never_scrolls_sideways(relay: RelayProcess, browser: Browser) -> None:
+    transcript_id = new_transcript(relay)
+
+    def write(d: TranscriptDoc) -> None:
+        write_asr(d, ASR)
+        d.upsert_action(
+            "a-1", text="Llamar al proveedor antes del jueves", owner="Jorge",
+            due="2026-11-26", segment_ids=["s3"],
+        )  # fmt: skip
+        d.set_summary(bullets=["Presupuesto aprobado para marzo"], risks=["El proveedor"])
+
+    async def main() -> None:
+        async with connected(sync_url(relay, transcript_id)) as agent:
+            await agent.change(write)
+            await blocking(browser.open, "phone", viewport={"width": 390, "height": 844})
+            await blocking(browser.login, "phone", "ana", PASSWORD)
+            await blocking(browser.call, "goto", tab="phone", hash=f"#/t/{transcript_id}")
+            await blocking(browser.wait, "phone", "() => document.querySelector('.a-owner')")
+            await blocking(browser.call, "offline", tab="phone", offline=True)
+            await blocking(browser.wait, "phone", "() => minuta.sync.status === 'offline'")
+            await blocking(browser.screenshot, "phone", "phone")
+            overflowing = await blocking(
+                browser.eval,
+                "phone",
+                """() => ['.top', '.doc-head', '.panels', '.segments'].filter((s) => {
+                  const e = document.querySelector(s)
+                  return e.scrollWidth > e.clientWidth
+                }).concat(document.scrollingElement.scrollWidth > innerWidth ? ['page'] : [])""",
+            )
+            assert overflowing == []
+            await blocking(browser.call, "offline", tab="phone", offline=False)
+
+    anyio.run(main)
+
+
 def test_refusals_and_oversized_text_are_explained(relay: RelayProcess, browser: Browser) -> None:
     theirs = relay.create_transcript(relay.token("zed", "other", "editor"), title="De otros")
     browser.open("ana")
@@ -604,6 +649,12 @@ def test_refusals_and_oversized_text_are_explained(relay: RelayProcess, browser:
     browser.call("goto", tab="ana", hash=f"#/t/{theirs}")
     browser.wait("ana", "() => /access/.test(document.querySelector('#banner').textContent)")
     assert browser.eval("ana", banner) == "You do not have access to this transcript."
+    # Nothing to filter, export or act on, and no claim that anything is saved.
+    shown = "(s) => document.querySelector(s).checkVisibility()"
+    assert not browser.eval("ana", shown, ".tools") and not browser.eval("ana", shown, ".panels")
+    assert browser.eval("ana", "() => document.querySelector('#status').textContent") == (
+        "Not connected"
+    )
     browser.screenshot("ana", "refused")
 
     transcript_id = new_transcript(relay)

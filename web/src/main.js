@@ -32,13 +32,18 @@ const ui = {
       connecting: t('statusConnecting'),
       reconnecting: t('statusReconnecting'),
       offline: t('statusOffline'),
-      closed: ''
+      closed: t('statusClosed')
     }[status] ?? ''
     let save = ''
-    if (canEdit) save = saved ? t('saved') : status === 'live' ? t('saving') : t('unsaved')
+    // Closed: "All changes saved" would claim a sync that is not happening.
+    if (canEdit && !(status === 'closed' && saved)) {
+      save = saved ? t('saved') : status === 'live' ? t('saving') : t('unsaved')
+    }
     el.dataset.state = status
     el.dataset.saved = String(saved)
     el.textContent = [label, canEdit ? save : t('readOnly')].filter(Boolean).join(' · ')
+    // Short in the header; the reassurance is one hover (or screen reader) away.
+    el.title = status === 'offline' && canEdit ? t('offlineHint') : ''
   },
   people (others) {
     const list = $('people')

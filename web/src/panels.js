@@ -80,7 +80,7 @@ export function renderActions (box, state) {
   box.replaceChildren(
     h('div', { class: 'panel-head' }, h('h2', { id: 'actions-title' }, t('actions'))),
     state.actions.length ? list : h('p', { class: 'empty' }, t('noActions')),
-    state.canEdit ? addForm(state) : null
+    ...(state.canEdit ? [addForm(state)] : []) // replaceChildren would write "null"
   )
   if (!state.actions.length) box.querySelector('.empty').after(list)
 }

@@ -195,6 +195,8 @@ export function openTranscript (root, transcriptId, session, ui) {
   sync.addEventListener('closed', ({ detail }) => {
     const banner = $('#banner')
     banner.hidden = false
+    // No access, or no such transcript: nothing to filter, export or act on.
+    $('.view').classList.toggle('refused', detail.code === 4403 || detail.code === 4404)
     banner.textContent = detail.code === 4403
       ? t('noAccess')
       : detail.code === 4404 ? t('notFound') : t('rejected', { reason: detail.reason || detail.code })
