@@ -322,6 +322,36 @@ def test_an_offline_edit_syncs_after_reconnecting(relay: RelayProcess, browser: 
     anyio.run(main)
 
 
+PENDING = "() => Object.keys(localStorage).filter((k) => k.startsWith('minuta.pending.'))"
+
+
+def test_an_offline_edit_survives_closing_the_tab(relay: RelayProcess, browser: Browser) -> None:
+    async def main() -> None:
+        async with transcript_open(relay, browser) as (agent, transcript_id):
+            await blocking(browser.call, "offline", tab="ana", offline=True)
+            await blocking(browser.wait, "ana", "() => minuta.sync.status === 'offline'")
+            await blocking(browser.call, "caret", tab="ana", selector=row("s1"), index=0)
+            await blocking(browser.call, "type", tab="ana", selector=row("s1"), text="Bueno, ")
+            await blocking(browser.wait, "ana", f"() => ({PENDING})().length === 1")
+            # The tab is closed offline; the agent revises the segment meanwhile.
+            await blocking(browser.call, "reopen", tab="ana", online=True)
+            await agent.change(
+                lambda d: write_asr(d, {"s1": (0.0, 2.0, "S1", "hola a todas", True)}, rev=2)
+            )
+            assert texts(agent.doc)["s1"] == "hola a todas"
+            # Back later, signed in again (the tokens went with the tab): the edit is sent.
+            await blocking(browser.login, "ana", "ana", PASSWORD)
+            await blocking(browser.call, "goto", tab="ana", hash=f"#/t/{transcript_id}")
+            want = "Bueno, " + ASR["s1"][3]
+            await wait_until(lambda: texts(agent.doc)["s1"] == want, 20)
+            await blocking(browser.wait, "ana", SAVED)
+            await blocking(browser.wait, "ana", f"() => ({PENDING})().length === 0")
+            shown = await blocking(browser.eval, "ana", SHOWN)
+            assert shown["s1"]["text"] == want
+
+    anyio.run(main)
+
+
 def test_a_refused_token_returns_to_login_without_retrying(
     relay: RelayProcess, browser: Browser
 ) -> None:

@@ -13,7 +13,8 @@
 // type {tab, selector, text, delay_ms?}; caret {tab, selector, index} (null: the end);
 // select {tab, selector, value}; download {tab, selector} ({name, text} of the file);
 // media {tab, media} ("print" or null); sockets {tab} (websockets opened so far);
-// offline {tab, offline}; screenshot {tab, path}; errors {tab}; close {tab}; quit.
+// offline {tab, offline}; screenshot {tab, path}; errors {tab}; close {tab};
+// reopen {tab, online?} (close the page, open a new one in the same context); quit.
 // A failure replies {"ok": false, "error": "..."} and the driver goes on.
 import { createRequire } from 'node:module'
 import { readFile } from 'node:fs/promises'
@@ -35,18 +36,31 @@ const page = (name) => {
   return tab.page
 }
 
+/** A new page in the tab's browser context (its cookies and localStorage), at the base URL. */
+async function newPage (tabState) {
+  const p = await tabState.context.newPage()
+  tabState.page = p
+  p.on('websocket', () => { tabState.sockets++ })
+  p.on('pageerror', (err) => tabState.errors.push(String(err)))
+  p.on('console', (msg) => { if (msg.type() === 'error') tabState.errors.push(msg.text()) })
+  await p.goto(base + '/')
+}
+
 const ops = {
   async open ({ tab, viewport = { width: 1280, height: 800 }, locale = 'en-US' }) {
     const context = await browser.newContext({ viewport, locale })
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
-    const p = await context.newPage()
-    const errors = []
-    const tabState = { context, page: p, errors, sockets: 0 }
-    p.on('websocket', () => { tabState.sockets++ })
-    p.on('pageerror', (err) => errors.push(String(err)))
-    p.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()) })
+    const tabState = { context, page: null, errors: [], sockets: 0 }
     tabs.set(tab, tabState)
-    await p.goto(base + '/')
+    await newPage(tabState)
+  },
+  async reopen ({ tab, online = null }) {
+    // As a person closing the tab (no "leave this page?" prompt) and opening a new one,
+    // perhaps once the network is back (online: true).
+    const tabState = tabs.get(tab)
+    await tabState.page.close({ runBeforeUnload: false })
+    if (online !== null) await tabState.context.setOffline(!online)
+    await newPage(tabState)
   },
   async login ({ tab, username, password }) {
     const p = page(tab)

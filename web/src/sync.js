@@ -4,6 +4,7 @@
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import * as decoding from 'lib0/decoding'
+import { unsavedFrom } from './pending.js'
 
 const ACK = 100
 const NOTICE = 101
@@ -20,7 +21,8 @@ export class Sync extends EventTarget {
     this.session = session
     this.status = 'connecting'
     this.everConnected = false
-    this.acked = 0 // our clock that the relay has stored
+    this.mine = new Set([doc.clientID]) // this tab's client, and those it took over
+    this.acked = new Map() // client id -> its clock that the relay has stored
     this._refreshedFor4401 = 0
     const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`
     this.provider = new WebsocketProvider(base, transcriptId, doc, {
@@ -68,9 +70,20 @@ export class Sync extends EventTarget {
   get awareness () { return this.provider.awareness }
   get synced () { return this.provider.synced }
 
-  /** True when everything this tab wrote is stored on the relay. */
+  /** True when everything this tab wrote (or took over) is stored on the relay. */
   get saved () {
-    return this.acked >= Y.getState(this.doc.store, this.doc.clientID)
+    return this.unsavedFrom() === null
+  }
+
+  /** Edits of these clients (restored from an earlier tab) are ours to see saved. */
+  adopt (clientIds) {
+    for (const id of clientIds) this.mine.add(id)
+    this._update()
+  }
+
+  /** What our unsaved edits are the diff against (see pending.js), or null. */
+  unsavedFrom () {
+    return unsavedFrom(this.doc, this.mine, this.acked)
   }
 
   /** Connect again after the relay closed the connection for good (a 44xx code). */
@@ -88,8 +101,10 @@ export class Sync extends EventTarget {
   }
 
   _onAck (stateVector) {
-    const clock = Y.decodeStateVector(stateVector).get(this.doc.clientID) ?? 0
-    this.acked = Math.max(this.acked, clock)
+    const vector = Y.decodeStateVector(stateVector)
+    for (const id of this.mine) {
+      this.acked.set(id, Math.max(this.acked.get(id) ?? 0, vector.get(id) ?? 0))
+    }
     this._update()
   }
 

@@ -6,6 +6,7 @@ import { Sync } from './sync.js'
 import { Transcript, clock } from './transcript.js'
 import { SegmentList } from './segments.js'
 import { Presence } from './presence.js'
+import { PendingEdits } from './pending.js'
 import { renderActions, renderSummary } from './panels.js'
 import { t } from './i18n.js'
 
@@ -214,6 +215,23 @@ export function openTranscript (root, transcriptId, session, ui) {
     ui.status('closed', sync.saved, canEdit)
   })
   sync.provider.once('sync', () => ui.mark('minuta:synced', order.length))
+
+  // Unsaved edits outlive the tab: kept in this browser until the relay has them.
+  const user = session.user
+  const pending = canEdit
+    ? new PendingEdits(doc, `${user.org_id}/${user.username}/${transcriptId}`, {
+      unsavedFrom: () => sync.unsavedFrom()
+    })
+    : null
+  if (pending) {
+    sync.provider.once('sync', () => {
+      sync.adopt(pending.restore())
+      pending.start()
+    })
+    sync.addEventListener('state', () => pending.changed())
+  }
+  const onHide = () => pending?.save()
+  addEventListener('pagehide', onHide)
   const stopPresence = presence.onChange(() => {
     list.refreshPeers()
     ui.people(presence.others())
@@ -241,6 +259,8 @@ export function openTranscript (root, transcriptId, session, ui) {
     document.removeEventListener('keydown', onSlash)
     removeEventListener('beforeprint', beforePrint)
     removeEventListener('beforeunload', beforeUnload)
+    removeEventListener('pagehide', onHide)
+    pending?.destroy()
     sync.destroy()
     doc.destroy()
     ui.people([])
