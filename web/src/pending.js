@@ -27,6 +27,16 @@ export function unsavedFrom (doc, mine, acked) {
   return unsaved ? Y.encodeStateVector(vector) : null
 }
 
+/**
+ * Note an ACK's state vector in `acked` (client id -> the clock the relay has stored).
+ * Every client's, not only ours: edits restored later may already be stored.
+ */
+export function recordAck (acked, stateVector) {
+  for (const [id, clock] of Y.decodeStateVector(stateVector)) {
+    acked.set(id, Math.max(acked.get(id) ?? 0, clock))
+  }
+}
+
 export class PendingEdits {
   /**
    * @param {Y.Doc} doc

@@ -1,10 +1,9 @@
 // The live connection: a stock y-websocket provider, plus the relay's two extra messages:
 // ACK (100, the relay's state vector once our updates are on its disk) and NOTICE (101, a
 // line of text). From ACKs we know whether every edit of ours is saved.
-import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import * as decoding from 'lib0/decoding'
-import { unsavedFrom } from './pending.js'
+import { recordAck, unsavedFrom } from './pending.js'
 
 const ACK = 100
 const NOTICE = 101
@@ -101,10 +100,7 @@ export class Sync extends EventTarget {
   }
 
   _onAck (stateVector) {
-    const vector = Y.decodeStateVector(stateVector)
-    for (const id of this.mine) {
-      this.acked.set(id, Math.max(this.acked.get(id) ?? 0, vector.get(id) ?? 0))
-    }
+    recordAck(this.acked, stateVector)
     this._update()
   }
 

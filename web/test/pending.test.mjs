@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
-import { PendingEdits, unsavedFrom } from '../src/pending.js'
+import { PendingEdits, recordAck, unsavedFrom } from '../src/pending.js'
 
 class Storage {
   constructor () { this.items = new Map() }
@@ -26,8 +26,7 @@ function tab (storage, relay, scope = 'acme/ana/t-1') {
   /** The relay stores everything of ours and ACKs it. */
   const sync = () => {
     Y.applyUpdate(relay, Y.encodeStateAsUpdate(doc, Y.encodeStateVector(relay)))
-    const vector = Y.decodeStateVector(Y.encodeStateVector(relay))
-    for (const id of mine) acked.set(id, vector.get(id) ?? 0)
+    recordAck(acked, Y.encodeStateVector(relay))
     pending.save()
   }
   return { doc, pending, mine, sync }
@@ -112,4 +111,24 @@ test('a full storage is survived, not thrown', () => {
     console.warn = warn
   }
   assert.equal(storage.length, 0)
+})
+
+test('edits restored after the relay already has them count as saved at once', () => {
+  const storage = new Storage()
+  const relay = relayDoc()
+  const first = tab(storage, relay)
+  first.pending.start()
+  first.doc.getMap('segments').get('s1').insert(0, 'Bueno, ')
+  first.pending.save()
+  const stale = [...storage.items]
+  first.sync() // stored and ACKed, but the tab closed before it wrote that down
+  for (const [k, v] of stale) storage.setItem(k, v)
+
+  const second = tab(storage, relay)
+  second.sync() // the relay's first ACK comes before the restore
+  const ids = second.pending.restore()
+  for (const id of ids) second.mine.add(id)
+  second.pending.start()
+  assert.equal(text(second.doc), 'Bueno, hola a todos')
+  assert.equal(storage.length, 0, 'nothing left to keep: the relay has it')
 })
