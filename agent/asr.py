@@ -25,7 +25,6 @@ asked (``--fast``), since packed windows decode measurably worse.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Sequence
@@ -34,18 +33,25 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._decoding import (
+    PACK_GAP_S,
+    UNHEARD_S,
+    at_level,
+    clamp,
+    confidence,
+    max_tokens,
+    owner,
+    vocabulary_hint,
+    without_invented_tail,
+)
 from .guard import GuardOptions, Verdict, judge
 from .models import ResolvedModel, resolve_model
 
 SAMPLE_RATE = 16_000
 # A call is padded to 30 s; keep packed audio under it with room for the gaps.
 MAX_PACKED_S = 28.0
-# Audio this long at either end of a packed utterance with no word in it was skipped.
-UNHEARD_S = 1.5
 # Guard verdicts that mean a decoding loop, worth one more try without its cause.
 _LOOP_REASONS = ("repeated n-gram", "compression")
-# Silence put between packed utterances, so words do not run into each other.
-PACK_GAP_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,11 @@ class AsrOptions:
         log_prob_threshold, no_speech_threshold, condition_on_previous_text:
             passed to faster-whisper (see the module docstring for why these values).
         guard: what counts as a hallucination to drop.
+        fit_window: encode the audio plus a 2 s margin rather than a padded 30-second
+            window (``agent/whisper_window.py``): several times faster for short
+            utterances; False decodes exactly as faster-whisper does.
+        input_level_db: bring each utterance to this RMS level (dBFS, gain at most
+            ``MAX_INPUT_GAIN_DB``) before decoding; None decodes the audio as recorded.
     """
 
     model: str | None = None
@@ -78,6 +89,8 @@ class AsrOptions:
     no_speech_threshold: float = 0.6
     condition_on_previous_text: bool = False
     guard: GuardOptions = field(default_factory=GuardOptions)
+    input_level_db: float | None = None
+    fit_window: bool = True
 
 
 @dataclass(frozen=True)
@@ -129,16 +142,17 @@ class IncrementalTranscriber:
     """
 
     def __init__(self, options: AsrOptions | None = None) -> None:
-        from faster_whisper import WhisperModel
+        from .whisper_window import FittedWhisper
 
         self.options = options or AsrOptions()
         self.model_info: ResolvedModel = resolve_model(self.options.model)
         self.device, self.compute_type, self.cpu_threads = detect_hardware(self.options)
-        self._model = WhisperModel(
+        self._model = FittedWhisper(
             self.model_info.location,
             device=self.device,
             compute_type=self.compute_type,
             cpu_threads=self.cpu_threads,
+            fit=self.options.fit_window,
         )
         self.language: str | None = self.options.language
         # Ask the model itself: a folder's name says nothing about what it was trained on.
@@ -148,52 +162,106 @@ class IncrementalTranscriber:
             self.language = "en"
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: np.ndarray, *, t0: float) -> Hypothesis | None:
-        """Text for one utterance starting at ``t0``; None for silence or a dropped guess."""
-        result = self.transcribe_many([(t0, audio)])[0]
+    @property
+    def whisper(self) -> Any:
+        """The loaded ``faster_whisper.WhisperModel`` (benchmarks compare it with batch)."""
+        return self._model
+
+    def decode_options(self) -> dict[str, Any]:
+        """The keyword arguments every ``WhisperModel.transcribe`` call gets (but language).
+
+        Example:
+            >>> asr = IncrementalTranscriber(AsrOptions(model="tiny.en"))
+            >>> asr.decode_options()["condition_on_previous_text"]
+            False
+        """
+        o = self.options
+        return {
+            "beam_size": o.beam_size,
+            "temperature": list(o.temperature),
+            "word_timestamps": o.word_timestamps,
+            "vad_filter": o.vad_filter,
+            "compression_ratio_threshold": o.compression_ratio_threshold,
+            "log_prob_threshold": o.log_prob_threshold,
+            "no_speech_threshold": o.no_speech_threshold,
+            "condition_on_previous_text": o.condition_on_previous_text,
+        }
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        t0: float,
+        vocabulary: Sequence[str] = (),
+        partial: bool = False,
+    ) -> Hypothesis | None:
+        """Text for one utterance starting at ``t0``; None for silence or a dropped guess.
+
+        ``vocabulary``: names and jargon to expect (see :func:`vocabulary_hint`).
+        ``partial``: the audio stops mid-speech, and the text is provisional: a loop is
+        not decoded again (the final will be).
+        """
+        hint = vocabulary_hint(vocabulary)
+        if partial:
+            result = self._decode([(t0, audio)], safe=False, hint=hint)[0]
+        else:
+            result = self._call([(t0, audio)], hint)[0]
         return result if result is not None and result.dropped is None else None
 
     def transcribe_many(
-        self, utterances: Sequence[tuple[float, np.ndarray]]
+        self,
+        utterances: Sequence[tuple[float, np.ndarray]],
+        *,
+        vocabulary: Sequence[str] = (),
     ) -> list[Hypothesis | None]:
         """Transcribe several utterances in as few calls as fit in one 30-second window.
 
         Returns one entry per utterance: a hypothesis (``dropped`` set if the guard
         rejected it) or None when nothing was heard.
         """
+        hint = vocabulary_hint(vocabulary)
         results: list[Hypothesis | None] = []
         batch: list[tuple[float, np.ndarray]] = []
         length = 0.0
         for t0, audio in utterances:
             seconds = len(audio) / SAMPLE_RATE
             if batch and length + PACK_GAP_S + seconds > MAX_PACKED_S:
-                results += self._call(batch)
+                results += self._call(batch, hint)
                 batch, length = [], 0.0
             batch.append((t0, audio))
             length += seconds + (PACK_GAP_S if len(batch) > 1 else 0.0)
         if batch:
-            results += self._call(batch)
+            results += self._call(batch, hint)
         return results
 
-    def _call(self, batch: list[tuple[float, np.ndarray]]) -> list[Hypothesis | None]:
+    def _call(
+        self,
+        batch: list[tuple[float, np.ndarray]],
+        hint: str | None,
+    ) -> list[Hypothesis | None]:
         """One faster-whisper call, with second tries where it went wrong.
 
         Packed utterances that come back empty or with a long stretch of audio left
         without words (Whisper sometimes skips part of a packed window) are decoded again
         on their own; loops (see ``_LOOP_REASONS``) get a safer decode.
         """
-        results = self._decode(batch, safe=False)
+        results = self._decode(batch, safe=False, hint=hint)
         for k, hyp in enumerate(results):
             if len(batch) > 1 and _skipped(hyp, batch[k]):
-                results[k] = hyp = self._decode([batch[k]], safe=False)[0]
+                results[k] = hyp = self._decode([batch[k]], safe=False, hint=hint)[0]
             if hyp is not None and hyp.dropped in _LOOP_REASONS:
-                retry = self._decode([batch[k]], safe=True)[0]
+                retry = self._decode([batch[k]], safe=True, hint=hint)[0]
                 if retry is not None and retry.dropped is None:
                     results[k] = retry
         return results
 
     def _decode(
-        self, batch: list[tuple[float, np.ndarray]], *, safe: bool
+        self,
+        batch: list[tuple[float, np.ndarray]],
+        *,
+        safe: bool,
+        hint: str | None,
+        fit: bool = True,
     ) -> list[Hypothesis | None]:
         # ``safe``: no word timestamps and no temperature fallback. With word timestamps,
         # faster-whisper moves to the last aligned word when a window does not end on a
@@ -210,22 +278,20 @@ class IncrementalTranscriber:
                 pieces.append(gap)
                 position += PACK_GAP_S
             starts.append(position)
-            pieces.append(_to_float(audio))
+            pieces.append(at_level(_to_float(audio), self.options.input_level_db))
             position += len(audio) / SAMPLE_RATE
         packed = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        settings = self.decode_options()
+        settings.update(
+            temperature=temperature,
+            word_timestamps=word_timestamps,
+            max_new_tokens=max_tokens(len(packed) / SAMPLE_RATE),
+        )
+        if hint:
+            settings["initial_prompt"] = hint
         with self._lock:
-            segments, info = self._model.transcribe(
-                packed,
-                language=self.language,
-                beam_size=self.options.beam_size,
-                temperature=temperature,
-                word_timestamps=word_timestamps,
-                vad_filter=self.options.vad_filter,
-                compression_ratio_threshold=self.options.compression_ratio_threshold,
-                log_prob_threshold=self.options.log_prob_threshold,
-                no_speech_threshold=self.options.no_speech_threshold,
-                condition_on_previous_text=self.options.condition_on_previous_text,
-            )
+            self._model.fit = fit and self.options.fit_window
+            segments, info = self._model.transcribe(packed, language=self.language, **settings)
             segments = list(segments)  # decoding happens while iterating
         lang = info.language
         # Give every word (or, without words, every segment) to the utterance it falls in.
@@ -235,19 +301,20 @@ class IncrementalTranscriber:
         for seg in segments:
             if seg.words:
                 for w in seg.words:
-                    k = _owner(starts, (w.start + w.end) / 2)
+                    k = owner(starts, (w.start + w.end) / 2)
                     spans[k].append((w.word, w.start, w.end, w.probability))
                     stats[k].append(seg)
             else:
-                k = _owner(starts, (seg.start + seg.end) / 2)
+                k = owner(starts, (seg.start + seg.end) / 2)
                 texts[k].append(seg.text)
                 stats[k].append(seg)
         out: list[Hypothesis | None] = []
         for k, (t0, audio) in enumerate(batch):
             shift = t0 - starts[k]
             end = t0 + len(audio) / SAMPLE_RATE
+            spans[k] = without_invented_tail(spans[k], starts[k] + len(audio) / SAMPLE_RATE)
             words = [
-                (w.strip(), _clamp(a + shift, t0, end), _clamp(b + shift, t0, end), p)
+                (w.strip(), clamp(a + shift, t0, end), clamp(b + shift, t0, end), p)
                 for w, a, b, p in spans[k]
                 if w.strip()
             ]
@@ -264,7 +331,7 @@ class IncrementalTranscriber:
                     t1=end,
                     text=text,
                     words=words if self.options.word_timestamps and not safe else [],
-                    conf=_confidence(words, unique_segments),
+                    conf=confidence(words, unique_segments),
                     lang=lang,
                     dropped=verdict.reason,
                 )
@@ -286,26 +353,3 @@ def _skipped(hyp: Hypothesis | None, utterance: tuple[float, np.ndarray]) -> boo
     if not hyp.words:
         return False
     return hyp.words[0][1] - t0 > UNHEARD_S or t1 - hyp.words[-1][2] > UNHEARD_S
-
-
-def _owner(starts: list[float], t: float) -> int:
-    """The utterance a word at ``t`` belongs to. Boundaries sit mid-gap: Whisper often
-    starts a word a little early, inside the silence before it."""
-    k = 0
-    for i, s in enumerate(starts):
-        if t >= s - PACK_GAP_S / 2:
-            k = i
-    return k
-
-
-def _clamp(t: float, lo: float, hi: float) -> float:
-    return min(max(t, lo), hi)
-
-
-def _confidence(words: list[tuple[str, float, float, float]], segments: list[Any]) -> float | None:
-    """Mean word probability, else the segments' mean token probability."""
-    if words:
-        return round(sum(p for *_, p in words) / len(words), 3)
-    if segments:
-        return round(sum(math.exp(s.avg_logprob) for s in segments) / len(segments), 3)
-    return None

@@ -7,12 +7,19 @@ that made them):
 - the *transcriber* runs faster-whisper in a worker thread and writes the result.
 
 Finals always go first, one utterance per ASR call (optionally packed several to a call
-when they queue up: faster, slightly less accurate). While an utterance is open, a partial
+when they queue up: faster, slightly less accurate). An utterance that follows the last
+final after a short pause *joins* it: the two are decoded again as one stretch of speech
+and the last final's segment is revised to hold both. The VAD closes an utterance at every
+200 ms pause, and Whisper reads a sentence cut into pieces measurably worse than whole
+(``bench/asr.py``); joining gives it the sentence back without delaying the first
+piece's final. While an utterance is open, a partial
 hypothesis is written about once a second (``final=False``) and revised in place
 (``rev+1``), but only when the ASR is idle, has not been busy more than ``max_busy`` of
 the recent past, and stays within its real-time ``budget``: every call costs a 30-second
 window whatever its length, so on a slow CPU partials give way to finals. A partial that
-already heard the whole utterance becomes its final without a second call.
+already heard the whole utterance becomes its final without a second call. Every call is
+given the doc's vocabulary (meta ``vocabulary``) as it is at that moment, so a term a
+person adds from the relay helps the very next utterance.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import anyio
@@ -29,69 +36,84 @@ import numpy as np
 from engine import Origin, TranscriptDoc
 
 from .asr import MAX_PACKED_S, PACK_GAP_S, Hypothesis, IncrementalTranscriber
-from .vad import SAMPLE_RATE, Segmenter, Utterance, VadOptions
+from .stream import FinalWritten as FinalWritten
+from .stream import SessionStats as SessionStats
+from .stream import StreamOptions as StreamOptions
+from .vad import SAMPLE_RATE, Segmenter, Utterance, VadOptions, as_int16
 
 _T = TypeVar("_T")
 
 # A pause this long inside an utterance starts its transcription before the VAD closes it.
 ANTICIPATE_S = 0.09
 
+# A partial whose mean word probability is below this is not promoted to the final.
+PROMOTE_CONF = 0.5
+
 # Seconds of closed-but-untranscribed audio at which the reader waits for the ASR.
 MAX_BACKLOG_S = 60.0
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    """How often the pipeline publishes what it hears.
-
-    Attributes:
-        partial_interval_s: seconds of new speech between partial hypotheses; None for
-            none (batch-like file transcription).
-        max_busy: partials are skipped while the ASR was busy more than this share of
-            the last ``busy_window_s`` seconds.
-        busy_window_s: the window for ``max_busy``.
-        budget: periodic partials are also skipped while the session's ASR time would
-            exceed this share of the audio heard so far (its real-time factor). A partial
-            at a pause in speech, which usually becomes the final, is not.
-        pack: when finals queue up, transcribe up to ~28 s of them in one call. About
-            1.5x faster on files, but measured ~15% worse WER (``bench/asr.py``): Whisper
-            decodes a window of stitched-together utterances less well than each alone.
-    """
-
-    partial_interval_s: float | None = 1.0
-    max_busy: float = 0.5
-    busy_window_s: float = 10.0
-    budget: float = 0.25
-    pack: bool = False
-
-
-@dataclass
-class FinalWritten:
-    """What the session reports for each final segment (for progress and benchmarks)."""
-
-    segment_id: str
-    utterance: Utterance
-    hypothesis: Hypothesis | None
-    closed_at: float  # monotonic time the VAD closed the utterance
-    written_at: float  # monotonic time the text was in the doc
-
-
-@dataclass
-class SessionStats:
-    finals: int = 0
-    partials: int = 0
-    promoted: int = 0  # finals that reused their last partial instead of a new ASR call
-    dropped: int = 0
-    asr_calls: int = 0
-    asr_seconds: float = 0.0
-    audio_seconds: float = 0.0
-    dropped_reasons: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class _Pending:
     utterance: Utterance
     closed_at: float
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """A partial hypothesis kept for its utterance's final (no second call if it heard all).
+
+    ``joined``: it was decoded together with the last final, for a final that joins it.
+    """
+
+    hypothesis: Hypothesis
+    until: float  # where its audio ended, on the segmenter's clock
+    joined: bool
+
+
+class _Recent:
+    """The stream's last ``seconds``, by absolute sample: a join decodes its real audio."""
+
+    def __init__(self, seconds: float) -> None:
+        self._limit = round(seconds * SAMPLE_RATE)
+        self._chunks: deque[np.ndarray] = deque()
+        self._start = self._end = 0
+
+    def append(self, x: np.ndarray) -> None:
+        self._chunks.append(x)
+        self._end += x.size
+        while self._chunks and self._end - self._start - self._chunks[0].size >= self._limit:
+            self._start += self._chunks.popleft().size
+
+    def slice(self, a: int, b: int) -> np.ndarray | None:
+        """Samples [a, b), or None if they are no longer (or not yet) held."""
+        if a < self._start or b > self._end or a >= b:
+            return None
+        return np.concatenate(self._chunks)[a - self._start : b - self._start]
+
+
+def _sure(heard: _Heard) -> bool:
+    """Whether a partial is good enough to be the final without a second look.
+
+    A garbled decode (measured: "Carpané particip en dos carr en individales", from a
+    partial at a pause) has unlikely words; the final's own decode usually reads it right.
+    """
+    conf = heard.hypothesis.conf
+    return conf is None or conf >= PROMOTE_CONF
+
+
+@dataclass
+class _Run:
+    """The last final segment and the speech it holds, which the next utterance may join.
+
+    Times are on the segmenter's clock (before ``t_offset``).
+    """
+
+    segment_id: str
+    rev: int
+    t0: float
+    t1: float
+    audio: np.ndarray
 
 
 class TranscriptionSession:
@@ -123,8 +145,10 @@ class TranscriptionSession:
         self._finals: deque[_Pending] = deque()
         self._ids: dict[float, tuple[str, int]] = {}  # utterance t0 -> (segment_id, rev)
         # utterance t0 -> (latest partial, stream position its audio reached)
-        self._partials: dict[float, tuple[Hypothesis, float]] = {}
+        self._partials: dict[float, _Heard] = {}
         self._pad_s = self.segmenter.options.pad_ms / 1000
+        self._run: _Run | None = None
+        self._recent = _Recent(self.options.join_max_s + 1.0)
         self._last_partial_end = 0.0  # stream position of the last partial's audio end
         self._busy: deque[tuple[float, float]] = deque()  # (start, end) of recent ASR calls
         self._last_call_s = 0.0
@@ -140,8 +164,10 @@ class TranscriptionSession:
             tg.start_soon(self._transcribe_loop)
             try:
                 async for chunk in chunks:
-                    self.stats.audio_seconds += len(chunk) / SAMPLE_RATE
-                    self._enqueue(self.segmenter.feed(chunk))
+                    x = as_int16(chunk)
+                    self.stats.audio_seconds += len(x) / SAMPLE_RATE
+                    self._recent.append(x)
+                    self._enqueue(self.segmenter.feed(x))
                     while self._backlog() > MAX_BACKLOG_S:
                         self._room = anyio.Event()
                         await self._room.wait()
@@ -171,7 +197,7 @@ class TranscriptionSession:
                 continue
             partial = self._partial_due()
             if partial is not None:
-                await self._run_partial(partial)
+                await self._run_partial(*partial)
                 continue
             if not self._reading:
                 return
@@ -180,6 +206,9 @@ class TranscriptionSession:
 
     async def _run_finals(self) -> None:
         first = self._finals[0]
+        joined = self._joined(first.utterance)
+        if joined is not None and await self._run_joined(first, joined):
+            return
         promoted = self._promotable(first.utterance)
         if promoted is not None:
             # The last partial heard every word: it is the final, no second call needed.
@@ -196,17 +225,71 @@ class TranscriptionSession:
                 batch.append(self._finals.popleft())
         self._room.set()
         utterances = [(p.utterance.t0 + self.t_offset, p.utterance.audio) for p in batch]
-        results = await self._call(lambda: self.asr.transcribe_many(utterances))
+        terms = self.doc.vocabulary()
+        results = await self._call(lambda: self.asr.transcribe_many(utterances, vocabulary=terms))
         for pending, hyp in zip(batch, results, strict=True):
             self._write_final(pending, hyp)
 
+    def _joined(self, u: Utterance) -> np.ndarray | None:
+        """The last final's audio, the pause and ``u``'s, if ``u`` may join that final."""
+        run, limit = self._run, self.options.join_gap_s
+        if run is None or limit is None or self.options.pack:
+            return None
+        gap = u.t0 - run.t1
+        if not 0 <= gap <= limit or u.t1 - run.t0 > self.options.join_max_s:
+            return None
+        if self.doc.edited_by_person(run.segment_id):
+            return None  # a person's text is theirs: new speech goes in a new segment
+        # The real pause, not silence: a soft onset the VAD heard late ("ask not" after
+        # "my fellow Americans") starts in it.
+        heard = self._recent.slice(round(run.t0 * SAMPLE_RATE), round(u.t1 * SAMPLE_RATE))
+        if heard is not None:
+            return heard
+        silence = np.zeros(round(gap * SAMPLE_RATE), dtype=np.int16)
+        return np.concatenate([run.audio, silence, u.audio])
+
+    async def _run_joined(self, pending: _Pending, audio: np.ndarray) -> bool:
+        """Decode the last final and ``pending`` as one; False if that heard nothing."""
+        run, u = self._run, pending.utterance
+        assert run is not None
+        heard = self._partials.pop(u.t0, None)
+        if (
+            heard is not None
+            and heard.joined
+            and heard.until >= u.t1 - self._pad_s
+            and _sure(heard)
+        ):
+            hyp: Hypothesis | None = heard.hypothesis  # it heard every word already
+            self.stats.promoted += 1
+        else:
+            t0, terms = run.t0 + self.t_offset, self.doc.vocabulary()
+            hyp = await self._call(lambda: self.asr.transcribe(audio, t0=t0, vocabulary=terms))
+        if hyp is None:
+            return False  # decoded alone instead, in a segment of its own
+        self._finals.popleft()
+        self._room.set()
+        known = self._ids.pop(u.t0, None)
+        if known is not None:  # its partial is now part of the joined segment
+            self.doc.delete_segment(known[0], origin=Origin.AGENT)
+        run.rev += 1
+        self._upsert(run.segment_id, run.rev, replace(hyp, t1=u.t1 + self.t_offset), final=True)
+        run.t1, run.audio = u.t1, audio
+        self.stats.finals += 1
+        self.stats.joined += 1
+        if self._on_final is not None:
+            now = time.monotonic()
+            self._on_final(FinalWritten(run.segment_id, u, hyp, pending.closed_at, now))
+        return True
+
     def _promotable(self, u: Utterance) -> Hypothesis | None:
         seen = self._partials.pop(u.t0, None)
-        if seen is None or seen[1] < u.t1 - self._pad_s:  # speech ends where the pad starts
+        # Speech ends where the pad starts.
+        if seen is None or seen.joined or seen.until < u.t1 - self._pad_s or not _sure(seen):
             return None
-        return replace(seen[0], t1=u.t1 + self.t_offset)
+        return replace(seen.hypothesis, t1=u.t1 + self.t_offset)
 
-    def _partial_due(self) -> Utterance | None:
+    def _partial_due(self) -> tuple[Utterance, bool] | None:
+        """The open utterance if a partial is due, and whether the speaker just paused."""
         interval = self.options.partial_interval_s
         if interval is None or not self._reading:
             return None
@@ -218,20 +301,32 @@ class TranscriptionSession:
             # The speaker paused: transcribe now. If the pause closes the utterance, this
             # partial becomes its final, ~min_silence_ms sooner and with no second call.
             # Latency comes first here, so the budget does not apply.
-            return u
+            return u, True
         if u.t1 - max(self._last_partial_end, u.t0) < interval:
             return None
         heard = max(self.stats.audio_seconds, self.options.busy_window_s)
         if self.stats.asr_seconds + self._last_call_s > self.options.budget * heard:
             return None
-        return u
+        return u, False
 
-    async def _run_partial(self, u: Utterance) -> None:
+    async def _run_partial(self, u: Utterance, paused: bool) -> None:
         self._last_partial_end = u.t1
-        hyp = await self._call(lambda: self.asr.transcribe(u.audio, t0=u.t0 + self.t_offset))
+        joined = self._joined(u) if paused else None
+        if joined is not None and self._run is not None:
+            # Likely this utterance's final, which will join the last one: decode it so,
+            # and keep it for that final. Its text covers both, so it is not shown as u's.
+            t0, terms = self._run.t0 + self.t_offset, self.doc.vocabulary()
+            hyp = await self._call(lambda: self.asr.transcribe(joined, t0=t0, vocabulary=terms))
+            if hyp is not None:
+                self._partials[u.t0] = _Heard(hyp, u.t1, joined=True)
+            return
+        t0, terms = u.t0 + self.t_offset, self.doc.vocabulary()
+        hyp = await self._call(
+            lambda: self.asr.transcribe(u.audio, t0=t0, vocabulary=terms, partial=not paused)
+        )
         if hyp is None:
             return
-        self._partials[u.t0] = (hyp, u.t1)
+        self._partials[u.t0] = _Heard(hyp, u.t1, joined=False)
         still_open = self.segmenter.open_utterance()
         if still_open is None or still_open.t0 != u.t0:
             return  # the utterance closed meanwhile: its final is queued
@@ -251,9 +346,11 @@ class TranscriptionSession:
                 reasons[hyp.dropped] = reasons.get(hyp.dropped, 0) + 1
             if known is not None:  # a partial was shown: retract it
                 self.doc.delete_segment(known[0], origin=Origin.AGENT)
+            self._run = None
             return
         segment_id, rev = known or (self._new_id(), 0)
         self._upsert(segment_id, rev + 1, hyp, final=True)
+        self._run = _Run(segment_id, rev + 1, u.t0, u.t1, u.audio)
         self.stats.finals += 1
         if self._on_final is not None:
             self._on_final(FinalWritten(segment_id, u, hyp, pending.closed_at, time.monotonic()))

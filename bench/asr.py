@@ -1,18 +1,21 @@
-"""Benchmark the ASR pipeline: batch against live streaming, per model and language.
+"""Benchmark the ASR pipeline: batch against live streaming, clip by clip, level by level.
 
-For each (model, language) it builds a sample from real read speech (FLEURS clips from
-``../shared/eval/audio`` with a second of silence between them) and measures, each in a
-fresh process so peak RSS is its own:
+Every FLEURS clip (10 English, 10 Spanish) and JFK is its own recording (a fresh pipeline
+each time), at its recorded level and, if louder than -45 dBFS, also attenuated to about
+-55 and -65 dBFS RMS. For each recording, in one process per model:
 
-- batch: the whole file through faster-whisper in one ``transcribe`` call;
-- stream: the live pipeline (VAD, partials every second, packed finals) fed at real-time
-  pace in 100 ms blocks, like a microphone; RTF is ASR busy time / audio time, latency is
-  from the end of speech to the final text being in the doc;
-- file: the same pipeline fed as fast as it can take it (``minuta transcribe``).
+- batch: faster-whisper's ``transcribe`` on the whole clip, with the pipeline's options;
+  also on the clip brought to -20 dBFS, to see whether the ASR wants normalized input;
+- stream: the live pipeline (VAD, partials every second) fed at real-time pace in 100 ms
+  blocks, like a microphone; RTF is ASR busy time / audio time, latency is from the end
+  of speech to the final text being in the doc;
+- file: the same pipeline fed as fast as it takes it (``minuta transcribe``).
 
-``--sweep`` also times the decoding options one at a time (batch, base model).
+Each clip is followed by 1 s of silence, as a pause in a meeting would be.
 
-    python bench/asr.py [--clips 5] [--sweep] [--models tiny.en base]
+    python bench/asr.py [--models base tiny.en] [--vad silero] [--per-clip] [--no-realtime]
+    python bench/asr.py --sweep        # decoding options, batch, clip by clip
+    python bench/asr.py --soak         # a 2-hour session through the live pipeline
 """
 
 from __future__ import annotations
@@ -21,103 +24,60 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-# This folder has a file named like a package it measures (engine.py); keep it off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+# This folder has a file named like a package it measures (engine.py); keep it off the path,
+# and put the project's root there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 import anyio  # noqa: E402
 import anyio.lowlevel  # noqa: E402
-import jiwer  # noqa: E402
 import numpy as np  # noqa: E402
 
-AUDIO = Path(__file__).resolve().parents[2] / "shared" / "eval" / "audio"
-SR = 16_000
+from bench._asr_cases import (  # noqa: E402
+    SR,
+    Case,
+    Score,
+    at_level,
+    cases,
+    lost_share,
+    percentile,
+    pooled_wer,
+    score,
+)
+
 BLOCK_S = 0.1
+TRAILING_SILENCE_S = 1.0
 
 
-def normalize(text: str) -> str:
-    text = re.sub(r"[^\w\s']", " ", text.lower())
-    return " ".join(text.split())
+def transcriber(model: str, lang: str, **asr: Any) -> Any:
+    from agent.asr import AsrOptions, IncrementalTranscriber
+
+    return IncrementalTranscriber(AsrOptions(model=model, language=lang, **asr))
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    return float(jiwer.wer(normalize(reference), normalize(hypothesis) or "<empty>"))
-
-
-SYNTHETIC_ES = [
-    "Buenos días a todos, vamos a empezar con la revisión del presupuesto.",
-    "María va a preparar el informe para el jueves por la mañana.",
-    "¿Alguien puede enviar las diapositivas al cliente antes del viernes?",
-    "El señor Muñoz pidió que la campaña de otoño empiece en septiembre.",
-    "Nos vemos la próxima semana para cerrar los detalles pendientes.",
-]
-
-
-def synthetic_es() -> tuple[np.ndarray, str]:
-    """Spanish read by espeak-ng: the sample on which the repetition loop was first seen."""
-    import tempfile
-
-    from agent.audio import read_file
-
-    pieces = []
-    silence = np.zeros(SR, dtype=np.int16)
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, sentence in enumerate(SYNTHETIC_ES):
-            wav = Path(tmp) / f"{i}.wav"
-            subprocess.run(
-                ["espeak-ng", "-v", "es", "-s", "150", "-w", str(wav), sentence], check=True
-            )
-            pieces += [*read_file(wav), silence]
-    return np.concatenate(pieces), " ".join(SYNTHETIC_ES)
-
-
-def sample(lang: str, clips: int) -> tuple[np.ndarray, str]:
-    from agent.audio import read_file
-
-    if lang == "es-espeak":
-        return synthetic_es()
-    pieces, refs = [], []
-    silence = np.zeros(SR, dtype=np.int16)
-    for i in range(clips):
-        path = AUDIO / f"fleurs-{lang}-{i:03d}.ogg"
-        pieces += [*read_file(path), silence]
-        refs.append(path.with_suffix(".txt").read_text(encoding="utf-8").strip())
-    return np.concatenate(pieces), " ".join(refs)
-
-
-def run_batch(model: str, lang: str, audio: np.ndarray, **options: object) -> tuple[float, str]:
-    from agent.asr import IncrementalTranscriber
-    from agent.models import resolve_model
-
-    asr = IncrementalTranscriber()  # reuse the hardware choice only
-    from faster_whisper import WhisperModel
-
-    fw = WhisperModel(
-        resolve_model(model).location,
-        device=asr.device,
-        compute_type=asr.compute_type,
-        cpu_threads=asr.cpu_threads,
-    )
-    settings: dict[str, object] = {
-        "beam_size": 1,
-        "temperature": [0.0, 0.2],
-        "condition_on_previous_text": False,
-        "compression_ratio_threshold": 2.6,
-        "word_timestamps": True,
-    }
-    settings.update(options)
-    start = time.perf_counter()
-    segments, _ = fw.transcribe(audio.astype(np.float32) / 32768, language=lang, **settings)
-    text = " ".join(s.text for s in segments)
-    return time.perf_counter() - start, text
+def run_batch(asr: Any, audio: np.ndarray, **overrides: object) -> tuple[float, str]:
+    """One ``WhisperModel.transcribe`` on the whole recording, the pipeline's options."""
+    settings = asr.decode_options()
+    settings.update(overrides)
+    fit, asr.whisper.fit = asr.whisper.fit, False  # batch is stock faster-whisper
+    try:
+        start = time.perf_counter()
+        segments, _ = asr.whisper.transcribe(
+            audio.astype(np.float32) / 32768, language=asr.language, **settings
+        )
+        text = " ".join(s.text for s in segments)
+        return time.perf_counter() - start, text
+    finally:
+        asr.whisper.fit = fit
 
 
 async def paced(
@@ -134,17 +94,29 @@ async def paced(
         yield audio[i : i + block]
 
 
-def run_stream(model: str, lang: str, audio: np.ndarray, realtime: bool) -> dict[str, object]:
-    from agent.asr import AsrOptions, IncrementalTranscriber
-    from agent.session import FinalWritten, StreamOptions, TranscriptionSession
+def vad_options(spec: str) -> Any:
+    """``silero`` or ``webrtc,pad_ms=400,agc=0``: a backend and VadOptions overrides."""
     from agent.vad import VadOptions
+
+    backend, *pairs = spec.split(",")
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, value = pair.split("=")
+        overrides[key] = (
+            bool(int(value)) if key == "agc" else type(getattr(VadOptions(), key))(value)
+        )
+    return VadOptions(backend=backend, **overrides)  # type: ignore[arg-type]
+
+
+def run_stream(asr: Any, audio: np.ndarray, realtime: bool, vad: str) -> dict[str, Any]:
+    from agent.session import FinalWritten, StreamOptions, TranscriptionSession
     from engine import TranscriptDoc
 
-    asr = IncrementalTranscriber(AsrOptions(model=model, language=lang))
-    doc = TranscriptDoc.create("bench", language=lang)
+    doc = TranscriptDoc.create("bench", language=asr.language)
     fed_at: list[float] = []
     latencies: list[float] = []
-    pad = VadOptions().pad_ms / 1000
+    options = vad_options(vad)
+    pad = options.pad_ms / 1000
 
     def on_final(event: FinalWritten) -> None:
         # The wall time the last speech sample was fed, from the block that carried it.
@@ -155,51 +127,117 @@ def run_stream(model: str, lang: str, audio: np.ndarray, realtime: bool) -> dict
     session = TranscriptionSession(
         doc,
         asr,
+        vad=options,
         options=StreamOptions(partial_interval_s=1.0 if realtime else None),
         on_final=on_final,
     )
     start = time.perf_counter()
     stats = anyio.run(session.run, paced(audio, fed_at, realtime))
     wall = time.perf_counter() - start
-    text = " ".join(s["text"] for s in doc.snapshot()["segments"])
-    duration = len(audio) / SR
     return {
-        "rtf": stats.asr_seconds / duration if realtime else wall / duration,
-        "text": text,
+        "text": " ".join(s["text"] for s in doc.snapshot()["segments"]),
         "latencies": latencies,
+        "busy_s": stats.asr_seconds if realtime else wall,
         "partials": stats.partials,
         "promoted": stats.promoted,
         "finals": stats.finals,
-        "calls": stats.asr_calls,
     }
 
 
-def one(model: str, lang: str, clips: int) -> dict[str, object]:
-    audio, reference = sample(lang, clips)
-    duration = len(audio) / SR
-    batch_s, batch_text = run_batch(model, lang, audio)
-    stream = run_stream(model, lang, audio, realtime=True)
-    file_mode = run_stream(model, lang, audio, realtime=False)
-    latencies = sorted(float(x) for x in stream["latencies"])  # type: ignore[attr-defined]
+def measure(model: str, case: Case, asr: Any, realtime: bool, vad: str) -> dict[str, Any]:
+    audio = np.concatenate([case.audio, np.zeros(round(TRAILING_SILENCE_S * SR), np.int16)])
+    batch_s, batch_text = run_batch(asr, audio)
+    _, normalized_text = run_batch(asr, at_level(audio, -20.0))
+    file_mode = run_stream(asr, audio, False, vad)
+    stream = run_stream(asr, audio, True, vad) if realtime else file_mode
     return {
         "model": model,
-        "lang": lang,
-        "audio_s": duration,
-        "batch_rtf": batch_s / duration,
-        "stream_rtf": stream["rtf"],
-        "file_rtf": file_mode["rtf"],
-        "latency_p50": statistics.median(latencies) if latencies else None,
-        "latency_p95": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-        if latencies
-        else None,
-        "wer_batch": wer(reference, batch_text),
-        "wer_stream": wer(reference, str(stream["text"])),
-        "wer_file": wer(reference, str(file_mode["text"])),
-        "partials": stream["partials"],
-        "promoted": stream["promoted"],
+        "clip": case.clip,
+        "lang": case.lang,
+        "level": case.level,
+        "level_db": case.level_db,
+        "audio_s": len(audio) / SR,
+        "batch_s": batch_s,
+        "batch": score(case.reference, batch_text).__dict__,
+        "batch_normalized": score(case.reference, normalized_text).__dict__,
+        "stream": score(case.reference, stream["text"]).__dict__,
+        "file": score(case.reference, file_mode["text"]).__dict__,
+        "stream_text": stream["text"],
+        "latencies": stream["latencies"] if realtime else [],
+        "stream_busy_s": stream["busy_s"],
+        "file_s": file_mode["busy_s"],
         "finals": stream["finals"],
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "promoted": stream["promoted"],
+        "partials": stream["partials"],
     }
+
+
+def one(
+    model: str, realtime: bool, vad: str, only: str | None, level: float | None, fit: bool
+) -> list[dict[str, Any]]:
+    rows = []
+    for lang in ("en",) if model.endswith(".en") else ("en", "es"):
+        asr = transcriber(model, lang, input_level_db=level, fit_window=fit)
+        for case in cases(lang, only):
+            rows.append(measure(model, case, asr, realtime, vad))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for row in rows:
+        row["peak_rss_mib"] = rss
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]], realtime: bool) -> None:
+    print("| model | lang | level | clips | WER batch | WER stream | stream / batch | "
+          "WER file | WER batch, input at -20 dBFS | worst clip: words batch found, lost | "
+          "latency p50 / p95 | stream RTF | file RTF |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        cells.setdefault((row["model"], row["lang"], row["level"]), []).append(row)
+    worst_ratio, worst_loss = 0.0, 0.0
+    for (model, lang, level), group in cells.items():
+        sc = {k: [Score(**r[k]) for r in group] for k in ("batch", "stream", "file")}
+        normalized = [Score(**r["batch_normalized"]) for r in group]
+        wb, ws = pooled_wer(sc["batch"]), pooled_wer(sc["stream"])
+        ratio = ws / wb if wb else (1.0 if ws == 0 else float("inf"))
+        losses = [
+            (lost_share(b, s), r["clip"])
+            for b, s, r in zip(sc["batch"], sc["stream"], group, strict=True)
+        ]
+        loss, clip = max(losses)
+        worst_ratio, worst_loss = max(worst_ratio, ratio), max(worst_loss, loss)
+        latencies = [x for r in group for x in r["latencies"]]
+        audio = sum(r["audio_s"] for r in group)
+        p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+        lat = f"{p50:.2f} / {p95:.2f} s" if p50 is not None and p95 is not None else "n/a"
+        print(
+            f"| {model} | {lang} | {level} | {len(group)} | {wb:.3f} | {ws:.3f} | {ratio:.2f} | "
+            f"{pooled_wer(sc['file']):.3f} | {pooled_wer(normalized):.3f} | "
+            f"{clip} {100 * loss:.0f}% | {lat} | "
+            f"{sum(r['stream_busy_s'] for r in group) / audio:.3f} | "
+            f"{sum(r['file_s'] for r in group) / audio:.3f} |",
+            flush=True,
+        )
+    latencies = [x for r in rows for x in r["latencies"]]
+    print()
+    print(f"Worst stream / batch WER ratio in a cell: {worst_ratio:.2f} (target <= 1.10: "
+          f"{'met' if worst_ratio <= 1.1 else 'MISSED'}); most words lost by one clip against "
+          f"batch: {100 * worst_loss:.0f}% (target <= 10%: {'met' if worst_loss <= 0.1 else 'MISSED'}).")  # fmt: skip
+    if realtime and latencies:
+        p95 = percentile(latencies, 0.95)
+        busy = sum(r["stream_busy_s"] for r in rows) / sum(r["audio_s"] for r in rows)
+        print(f"Stream RTF {busy:.3f} (target <= 0.25); end of speech -> final p95 "
+              f"{p95:.2f} s over {len(latencies)} finals (target <= 1.5 s).")  # fmt: skip
+    print(f"Peak RSS: {max(r['peak_rss_mib'] for r in rows):.0f} MiB.")
+
+
+def per_clip(rows: list[dict[str, Any]]) -> None:
+    print("| model | clip | level | dBFS | words | WER batch | WER stream | WER file | finals |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        b, s, f = (Score(**r[k]) for k in ("batch", "stream", "file"))
+        print(f"| {r['model']} | {r['clip']} | {r['level']} | {r['level_db']:.0f} | {b.words} | "
+              f"{b.wer:.3f} | {s.wer:.3f} | {f.wer:.3f} | {r['finals']} |")  # fmt: skip
 
 
 SWEEP: list[tuple[str, dict[str, object]]] = [
@@ -213,81 +251,100 @@ SWEEP: list[tuple[str, dict[str, object]]] = [
 ]
 
 
-def sweep(lang: str, clips: int) -> list[dict[str, object]]:
-    audio, reference = sample(lang, clips)
+def sweep(lang: str) -> list[dict[str, object]]:
+    asr = transcriber("base", lang)
+    recorded = [c for c in cases(lang) if c.level == "recorded"]
     rows = []
     for name, options in SWEEP:
-        seconds, text = run_batch("base", lang[:2], audio, **options)
+        seconds, scores = 0.0, []
+        for case in recorded:
+            t, text = run_batch(asr, case.audio, **options)
+            seconds += t
+            scores.append(score(case.reference, text))
+        audio = sum(len(c.audio) for c in recorded) / SR
         rows.append(
-            {
-                "option": name,
-                "lang": lang,
-                "rtf": seconds / (len(audio) / SR),
-                "wer": wer(reference, text),
-            }
+            {"option": name, "lang": lang, "rtf": seconds / audio, "wer": pooled_wer(scores)}
         )
     return rows
 
 
-def child(args: list[str]) -> object:
+def child(args: list[str]) -> Any:
     out = subprocess.run(
         [sys.executable, __file__, *args], check=True, capture_output=True, text=True
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def fmt(value: object, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=5, help="FLEURS clips per sample")
-    parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
-    parser.add_argument("--sweep", action="store_true", help="also time decoding options")
-    parser.add_argument("--one", nargs=2, metavar=("MODEL", "LANG"), help=argparse.SUPPRESS)
+    # No abbreviations: --soak's own flags (--model) must not be read as --models.
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").splitlines()[0], allow_abbrev=False
+    )
+    parser.add_argument("--models", nargs="+", default=["base"])
+    parser.add_argument(
+        "--vad",
+        default="auto",
+        help="frame classifier (auto, silero, webrtc, energy), then any VadOptions: silero,pad_ms=400",
+    )
+    parser.add_argument("--clip", help="only clips whose name contains this")
+    parser.add_argument("--input-level", type=float, help="AsrOptions.input_level_db (dBFS)")
+    parser.add_argument(
+        "--full-window", action="store_true", help="stream with 30 s encoder windows, as stock"
+    )
+    parser.add_argument("--no-realtime", action="store_true", help="skip the real-time stream")
+    parser.add_argument("--per-clip", action="store_true", help="also print a row per recording")
+    parser.add_argument("--json", type=Path, help="also write every row to this file")
+    parser.add_argument("--sweep", action="store_true", help="time decoding options instead")
+    parser.add_argument("--soak", action="store_true", help="run the 2-hour soak instead")
+    parser.add_argument("--one", metavar="MODEL", help=argparse.SUPPRESS)
     parser.add_argument("--sweep-one", metavar="LANG", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    realtime = not args.no_realtime
+    if args.soak:
+        from bench._asr_soak import main as soak
+
+        soak(rest)
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.one:
-        print(json.dumps(one(args.one[0], args.one[1], args.clips)))
+        print(
+            json.dumps(
+                one(args.one, realtime, args.vad, args.clip, args.input_level, not args.full_window)
+            )
+        )
         return
     if args.sweep_one:
-        print(json.dumps(sweep(args.sweep_one, args.clips)))
+        print(json.dumps(sweep(args.sweep_one)))
         return
 
     cpu = platform.processor() or platform.machine()
-    print(f"ASR benchmark: {args.clips} FLEURS clips per sample, {os.cpu_count()} cores ({cpu}), "
-          f"Python {platform.python_version()}")  # fmt: skip
+    print(f"ASR benchmark: each clip its own recording, {os.cpu_count()} cores ({cpu}), "
+          f"Python {platform.python_version()}, VAD {args.vad}")  # fmt: skip
     print()
-    print("| model | lang | audio | batch RTF | stream RTF | file RTF | latency p50 / p95 | "
-          "WER batch | WER stream | WER file | finals (from a partial) | partials | peak RSS |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for model in args.models:
-        for lang in ("en", "es"):
-            if model.endswith(".en") and lang != "en":
-                continue
-            r = child(["--one", model, lang, "--clips", str(args.clips)])
-            assert isinstance(r, dict)
-            print(
-                f"| {model} | {lang} | {r['audio_s']:.0f} s | {r['batch_rtf']:.3f} | "
-                f"{r['stream_rtf']:.3f} | {r['file_rtf']:.3f} | "
-                f"{fmt(r['latency_p50'], '.2f')} / {fmt(r['latency_p95'], '.2f')} s | "
-                f"{r['wer_batch']:.3f} | {r['wer_stream']:.3f} | {r['wer_file']:.3f} | "
-                f"{r['finals']} ({r['promoted']}) | {r['partials']} | {r['peak_rss_mib']:.0f} MiB |",
-                flush=True,
-            )
     if args.sweep:
-        print()
-        print("| decoding option (base, batch) | lang | RTF | WER |")
+        print("| decoding option (base, batch, clip by clip) | lang | RTF | WER |")
         print("|---|---|---|---|")
-        for lang in ("en", "es", "es-espeak"):
-            rows = child(["--sweep-one", lang, "--clips", str(args.clips)])
-            assert isinstance(rows, list)
-            for row in rows:
+        for lang in ("en", "es"):
+            for row in child(["--sweep-one", lang]):
                 print(
                     f"| {row['option']} | {lang} | {row['rtf']:.3f} | {row['wer']:.3f} |",
                     flush=True,
                 )
+        return
+    rows: list[dict[str, Any]] = []
+    for model in args.models:
+        extra = ["--vad", args.vad] + (["--no-realtime"] if not realtime else [])
+        extra += ["--clip", args.clip] if args.clip else []
+        extra += ["--input-level", str(args.input_level)] if args.input_level is not None else []
+        extra += ["--full-window"] if args.full_window else []
+        rows += child(["--one", model, *extra])
+    summarize(rows, realtime)
+    if args.per_clip:
+        print()
+        per_clip(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from ._schema import Summary as Summary
 from ._schema import Word as Word
 from ._state import covers as covers
 from ._state import decode_state as decode_state
+from ._vocabulary import clean_vocabulary as clean_vocabulary
 from .exports import EXTENSIONS as EXTENSIONS
 from .exports import FORMATS as FORMATS
 from .exports import MEDIA_TYPES as MEDIA_TYPES
@@ -51,6 +52,7 @@ __all__ = [
     "TranscriptError",
     "UnknownSegmentError",
     "Word",
+    "clean_vocabulary",
     "covers",
     "decode_state",
     "dumps_json",

@@ -4,7 +4,7 @@ Layout of the document (root types and what lives in them):
 
 ``meta`` (Y.Map)
     transcript_id, org_id, title, language, started_at, model, upload_audio (false),
-    retention_days. Plain values.
+    retention_days, vocabulary (a list of terms the ASR should expect). Plain values.
 ``segments`` (Y.Map: segment_id -> Y.Map)
     ``segment_id``
         the key again, so a segment map is self-describing.
@@ -70,6 +70,7 @@ from ._schema import (
     Summary,
     Word,
 )
+from ._vocabulary import clean_vocabulary, read_vocabulary
 
 _ORIGINS = {o.value: o for o in Origin}
 
@@ -130,6 +131,7 @@ class TranscriptDoc:
         model: str | None = None,
         org_id: str | None = None,
         retention_days: int | None = None,
+        vocabulary: Sequence[str] = (),
         origin: Origin = Origin.AGENT,
         client_id: int | None = None,
     ) -> TranscriptDoc:
@@ -150,6 +152,7 @@ class TranscriptDoc:
             model=model,
             upload_audio=False,
             retention_days=retention_days,
+            vocabulary=list(vocabulary),
         )
         return t
 
@@ -237,6 +240,8 @@ class TranscriptDoc:
         unknown = set(fields) - set(META_FIELDS)
         if unknown:
             raise InvalidTranscriptError(f"unknown meta field(s): {', '.join(sorted(unknown))}")
+        if "vocabulary" in fields:
+            fields["vocabulary"] = clean_vocabulary(fields["vocabulary"])
         with self._doc.transaction(origin=origin):
             for key, value in fields.items():
                 self._meta[key] = value
@@ -346,6 +351,11 @@ class TranscriptDoc:
         seg = self._require_segment(segment_id)
         key = _shown_key(seg, _asr_of(seg))
         return None if key is None else cast(Map[Text], seg["texts"])[key]
+
+    def edited_by_person(self, segment_id: str) -> bool:
+        """Whether a person has edited or deleted the segment (the ASR must not extend it)."""
+        seg = self._require_segment(segment_id)
+        return seg.get("human_key") is not None or seg.get("deleted_by") is not None
 
     def shown_text(self, segment_id: str) -> str:
         """The text displayed for a segment."""
@@ -606,6 +616,15 @@ class TranscriptDoc:
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise CorruptUpdateError(f"meta, actions or summary malformed: {exc!r}") from None
 
+    def vocabulary(self) -> list[str]:
+        """The terms the ASR should expect (meta ``vocabulary``), cheap to read often.
+
+        Example:
+            >>> TranscriptDoc.create("t-1", vocabulary=["Aoife", " Kubeflow"]).vocabulary()
+            ['Aoife', 'Kubeflow']
+        """
+        return read_vocabulary(self._meta.get("vocabulary"))
+
     def _meta_snapshot(self) -> Meta:
         m = self._meta
         retention = m.get("retention_days")
@@ -618,6 +637,7 @@ class TranscriptDoc:
             "model": _opt_str(m.get("model")),
             "upload_audio": bool(m.get("upload_audio", False)),
             "retention_days": None if retention is None else int(retention),
+            "vocabulary": read_vocabulary(m.get("vocabulary")),
         }
 
     def _actions_snapshot(self) -> list[Action]:

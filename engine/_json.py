@@ -9,7 +9,7 @@ Shape::
      "actions": [{"action_id", "text", "owner", "due", "status", "conf",
                   "segment_ids", "source_span", "origin"}],
      "summary": {"bullets", "risks", "topics", "updated_at", "model"} | null,
-     "meta": {"org_id", "model", "upload_audio", "retention_days"}}
+     "meta": {"org_id", "model", "upload_audio", "retention_days", "vocabulary"}}
 
 Readers need only ``transcript_id`` and, per segment, ``segment_id``, ``t0``, ``t1`` and
 ``text``; everything else is optional and defaults sensibly.
@@ -51,6 +51,7 @@ def to_json(snapshot: Snapshot) -> dict[str, Any]:
             "model": meta["model"],
             "upload_audio": meta["upload_audio"],
             "retention_days": meta["retention_days"],
+            "vocabulary": meta["vocabulary"],
         },
     }
 
@@ -130,6 +131,7 @@ def from_json(data: Any) -> TranscriptDoc:
         model=_optional(extra, "model", str, "transcript meta"),
         org_id=_optional(extra, "org_id", str, "transcript meta"),
         retention_days=_optional(extra, "retention_days", int, "transcript meta"),
+        vocabulary=_optional(extra, "vocabulary", list, "transcript meta") or [],
         origin=Origin.RELAY,
     )
     upload_audio = _optional(extra, "upload_audio", bool, "transcript meta")

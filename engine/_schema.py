@@ -39,6 +39,7 @@ META_FIELDS = (
     "model",
     "upload_audio",
     "retention_days",
+    "vocabulary",
 )
 
 ActionStatus = Literal["open", "done", "dismissed"]
@@ -57,6 +58,7 @@ class Meta(TypedDict):
     model: str | None
     upload_audio: bool
     retention_days: int | None
+    vocabulary: list[str]
 
 
 class Segment(TypedDict):

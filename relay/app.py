@@ -24,7 +24,16 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.orm import Session
 
-from engine import EXTENSIONS, FORMATS, MEDIA_TYPES, TranscriptDoc, export
+from engine import (
+    EXTENSIONS,
+    FORMATS,
+    MEDIA_TYPES,
+    InvalidTranscriptError,
+    Origin,
+    TranscriptDoc,
+    clean_vocabulary,
+    export,
+)
 
 from .auth import Claims, TokenConfig, TokenError, issue_pair, verify, verify_password
 from .db import AuditEvent, DocUpdate, Transcript, User, check_migrated, writer
@@ -302,6 +311,35 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         if row is None or row["org_id"] != claims.org_id:
             raise ApiError(404, f"no transcript {transcript_id}")
         return jsonify({**row, "live": rooms().live(transcript_id)})
+
+    @app.patch("/transcripts/<transcript_id>")
+    async def edit_transcript(transcript_id: str) -> ResponseReturnValue:
+        """Edit what a person may change in the meta: the ``vocabulary`` the ASR expects.
+
+        Written into the doc like a client's edit, so a live agent uses it at once.
+        """
+        claims = bearer()
+        await visible(transcript_id, claims)
+        if claims.role == "viewer":
+            raise ApiError(403, "viewers cannot edit transcripts")
+        body = await request.get_json(silent=True)
+        if not isinstance(body, dict) or set(body) != {"vocabulary"}:
+            raise ApiError(400, "send a JSON object with one field, 'vocabulary': a list of terms")
+        if not isinstance(body["vocabulary"], list):
+            raise ApiError(400, "vocabulary must be a list of terms")
+        try:
+            terms = clean_vocabulary(body["vocabulary"])
+        except InvalidTranscriptError as exc:
+            raise ApiError(400, str(exc)) from None
+        room = await services.rooms.open(transcript_id)
+        try:
+            await room.change(lambda doc: doc.set_meta(vocabulary=terms, origin=Origin.HUMAN))
+        except RoomClosedError:
+            raise ApiError(503, "the relay could not store the change: try again") from None
+        finally:
+            services.rooms.unload_if_idle(room)
+        await run_db(audit, "edit", claims, transcript_id, fields=["vocabulary"])
+        return jsonify({"transcript_id": transcript_id, "vocabulary": terms})
 
     async def current_doc(transcript_id: str) -> TranscriptDoc:
         """The merged doc: the open room's, or one loaded from the stored updates."""

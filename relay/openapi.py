@@ -276,6 +276,40 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [_ID],
                 "responses": {**_ok("The transcript", _ref("Transcript")), **_errors(401, 404)},
             },
+            "patch": {
+                "summary": "Set the vocabulary: names and jargon the ASR should expect (editors "
+                "and admins; at most 100 terms of 60 characters)",
+                "security": _AUTH,
+                "parameters": [_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["vocabulary"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "vocabulary": {"type": "array", "items": {"type": "string"}}
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    **_ok(
+                        "The vocabulary as stored (trimmed, without repeats)",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "transcript_id": {"type": "string"},
+                                "vocabulary": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    ),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
             "delete": {
                 "summary": "Delete a transcript and its stored updates (admins)",
                 "security": _AUTH,

@@ -35,7 +35,24 @@ def test_create_sets_meta() -> None:
         "model": None,
         "upload_audio": False,
         "retention_days": None,
+        "vocabulary": [],
     }
+
+
+def test_vocabulary_is_kept_clean_and_read_tolerantly() -> None:
+    t = new_doc()
+    t.set_meta(vocabulary=["  Siobhan  Ní ", "Kubeflow", "KUBEFLOW", ""])
+    assert t.vocabulary() == ["Siobhan Ní", "Kubeflow"]
+    assert t.snapshot()["meta"]["vocabulary"] == ["Siobhan Ní", "Kubeflow"]
+    for bad in ("Kubeflow", [3], ["x" * 61], [f"t{i}" for i in range(101)]):
+        with pytest.raises(InvalidTranscriptError, match="vocabulary"):
+            t.set_meta(vocabulary=bad)
+    assert t.vocabulary() == ["Siobhan Ní", "Kubeflow"]
+    # What another client writes there raw is read, never trusted.
+    t.doc.get("meta", type=Map)["vocabulary"] = ["ok", 7, None, "ok", "y" * 500]
+    assert t.vocabulary() == ["ok"]
+    t.doc.get("meta", type=Map)["vocabulary"] = {"not": "a list"}
+    assert t.vocabulary() == [] and t.snapshot()["meta"]["vocabulary"] == []
 
 
 def test_set_meta_rejects_unknown_fields() -> None:

@@ -68,6 +68,7 @@ def test_json_content() -> None:
         "model": "whisper-large-v3-turbo",
         "upload_audio": False,
         "retention_days": 30,
+        "vocabulary": [],
     }
     segments = {s["segment_id"]: s for s in data["segments"]}
     # Renamed speakers are written as their names.

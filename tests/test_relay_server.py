@@ -549,3 +549,38 @@ def test_what_a_client_sends_just_before_it_leaves_reaches_the_others(relay: Rel
                     raise AssertionError(f"{i}: {watcher.presence[-4:]}") from None
 
     anyio.run(main)
+
+
+def test_vocabulary_is_edited_over_rest_and_reaches_a_live_replica(relay: Relay) -> None:
+    editor = login(relay, "ana")["access_token"]
+    viewer = login(relay, "vi")["access_token"]
+    stranger = login(relay, "zed")["access_token"]
+    transcript_id = create_transcript(relay, editor)
+    url = f"{relay.url}/transcripts/{transcript_id}"
+
+    def patch(token: str, body: Any) -> httpx.Response:
+        return httpx.patch(url, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    async def scenario() -> None:
+        async with connected(f"{relay.ws}/sync/{transcript_id}?token={editor}") as replica:
+            response = patch(editor, {"vocabulary": [" Siobhan ", "Kubeflow", "siobhan"]})
+            assert response.status_code == 200, response.text
+            assert response.json()["vocabulary"] == ["Siobhan", "Kubeflow"]
+            await wait_until(lambda: replica.doc.vocabulary() == ["Siobhan", "Kubeflow"])
+
+    anyio.run(scenario)
+    # Stored, not only relayed: the export (from the stored updates) has it.
+    exported = httpx.get(
+        f"{url}/export?fmt=json", headers={"Authorization": f"Bearer {editor}"}
+    ).json()
+    assert exported["meta"]["vocabulary"] == ["Siobhan", "Kubeflow"]
+    # Refusals are JSON, and change nothing.
+    assert patch(viewer, {"vocabulary": ["x"]}).status_code == 403
+    assert patch(stranger, {"vocabulary": ["x"]}).status_code == 404
+    bad: Any
+    for bad in ({"vocabulary": "Siobhan"}, {"vocabulary": [3]}, {"title": "x"}, [],
+                {"vocabulary": ["x" * 61]}, {"vocabulary": [f"t{i}" for i in range(101)]}):  # fmt: skip
+        response = patch(editor, bad)
+        assert response.status_code == 400, (bad, response.text)
+        assert "error" in response.json()
+    assert patch(editor, {"vocabulary": []}).json()["vocabulary"] == []

@@ -93,12 +93,16 @@ def text_of(segments: Sequence[Segment]) -> str:
     return " ".join(s["text"] for s in segments)
 
 
-def assert_clean_transcript(segments: Sequence[Segment], duration: float) -> None:
-    """Final segments numbered from seg-00001, in order, apart, with their words inside."""
+def assert_clean_transcript(
+    segments: Sequence[Segment], duration: float, *, numbered: bool = True
+) -> None:
+    """Final segments in order, apart, with their words inside; numbered from seg-00001
+    (a partial retracted when its utterance joined an earlier segment skips a number)."""
     assert segments
-    assert [s["segment_id"] for s in segments] == [
-        f"seg-{k:05d}" for k in range(1, len(segments) + 1)
-    ]
+    ids = [s["segment_id"] for s in segments]
+    assert ids == sorted(ids)
+    if numbered:
+        assert ids == [f"seg-{k:05d}" for k in range(1, len(segments) + 1)]
     previous_t1 = 0.0
     for s in segments:
         assert s["final"], s
@@ -107,7 +111,8 @@ def assert_clean_transcript(segments: Sequence[Segment], duration: float) -> Non
         assert previous_t1 <= s["t0"] < s["t1"] <= duration + 1e-6, s
         previous_t1 = s["t1"]
         assert s["words"], s
-        assert " ".join(w for w, *_ in s["words"]) == s["text"]
+        # Words are Whisper's pieces: "25" and "-30" are the text's "25-30".
+        assert "".join(w for w, *_ in s["words"]) == s["text"].replace(" ", "")
         for _, a, b, p in s["words"]:
             assert s["t0"] <= a <= b <= s["t1"], (s["segment_id"], a, b)
             assert 0.0 <= p <= 1.0
@@ -156,18 +161,23 @@ async def jfk_run(
 async def test_jfk_file(jfk_run: tuple[Run, np.ndarray]) -> None:
     run, audio = jfk_run
     assert_clean_transcript(run.segments, len(audio) / SAMPLE_RATE)
-    # Measured: 0.0 (two segments, cut at the pause after "for you").
+    # Measured: 0.0. The pauses split it into 4 utterances; each joined the one before,
+    # so the sentence is one segment, revised as it grew.
     assert wer(JFK_REFERENCE, text_of(run.segments)) <= 0.15, text_of(run.segments)
-    assert run.stats.finals == len(run.segments) == len(run.finals)
+    assert run.stats.finals == len(run.finals) >= len(run.segments)
+    assert run.stats.joined == run.stats.finals - len(run.segments)
     assert run.stats.partials == 0
     assert run.stats.audio_seconds == pytest.approx(len(audio) / SAMPLE_RATE)
-    # Batch-like: no partial was written, each segment was written once, final.
-    assert all(w.final and w.rev == 1 for w in run.doc.writes)
-    assert [f.segment_id for f in run.finals] == [s["segment_id"] for s in run.segments]
-    for f, s in zip(run.finals, run.segments, strict=True):
-        assert f.hypothesis is not None
-        assert (f.utterance.t0, f.utterance.t1) == (s["t0"], s["t1"])
-        assert f.closed_at <= f.written_at
+    # Batch-like: no partial was written; every write is a final, revisions go up.
+    assert all(w.final for w in run.doc.writes)
+    assert sorted({f.segment_id for f in run.finals}) == [s["segment_id"] for s in run.segments]
+    for s in run.segments:
+        mine = [f for f in run.finals if f.segment_id == s["segment_id"]]
+        assert [w.rev for w in run.doc.writes if w.segment_id == s["segment_id"]] == list(
+            range(1, len(mine) + 1)
+        )
+        assert (mine[0].utterance.t0, mine[-1].utterance.t1) == (s["t0"], s["t1"])
+        assert all(f.hypothesis is not None and f.closed_at <= f.written_at for f in mine)
 
 
 @pytest.fixture(scope="module")
@@ -253,17 +263,20 @@ async def test_partials_are_revised_into_finals(
     partials = [w for w in run.doc.writes if w.final is False]
     assert partials
     for p in partials:
-        # The same segment later got its final, at a higher revision, after the partial.
+        # The same segment later got its final, at a higher revision, after the partial;
+        # or its utterance joined the final before it, and the partial was retracted.
         later = run.doc.writes[run.doc.writes.index(p) + 1 :]
         finals = [w for w in later if w.segment_id == p.segment_id and w.final]
-        assert len(finals) == 1, run.doc.writes
-        assert p.rev is not None and finals[0].rev is not None and finals[0].rev > p.rev
+        retracted = Write(p.segment_id, None, None, "") in later
+        assert len(finals) == 1 or (retracted and not finals), run.doc.writes
+        if finals:
+            assert p.rev is not None and finals[0].rev is not None and finals[0].rev > p.rev
     # Revisions of a segment only go up.
     for segment_id in {w.segment_id for w in run.doc.writes}:
         revs = [w.rev for w in run.doc.writes if w.segment_id == segment_id and w.rev]
         assert revs == sorted(revs) and len(set(revs)) == len(revs)
-    assert_clean_transcript(run.segments, len(audio) / SAMPLE_RATE)
-    # Measured: 0.0.
+    assert_clean_transcript(run.segments, len(audio) / SAMPLE_RATE, numbered=False)
+    # Measured: 0.045 ("ask" lost).
     assert wer(JFK_REFERENCE, text_of(run.segments)) <= 0.15
 
 

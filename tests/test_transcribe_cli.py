@@ -279,6 +279,28 @@ def test_transcribe_spanish_with_base(tmp_path: Path, cli_env: dict[str, str]) -
     assert "## Transcripción" in (out / "session.md").read_text(encoding="utf-8")
 
 
+def test_transcribe_with_a_vocabulary_file(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    wav = tmp_path / "speech.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav),
+         "The Minuta relay stores every update in Postgres."],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    terms = tmp_path / "terms.txt"
+    terms.write_text("# names we use\nPostgres\nMinuta\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = minuta(
+        "transcribe", wav, "--language", "en", "--vocabulary", terms, "--out", out, env=cli_env
+    )
+    assert run.returncode == 0, run.stderr
+    data = assert_outputs(out)
+    assert data["meta"]["vocabulary"] == ["Postgres", "Minuta"]
+    # Measured without it: "The mid-gurrile stores every update in post-gurs."
+    assert "Postgres" in text_of(data["segments"])
+    bad = minuta("transcribe", wav, "--vocabulary", tmp_path / "none.txt", env=cli_env)
+    assert "cannot read the vocabulary" in assert_one_line_error(bad, "transcribe")
+
+
 # --------------------------------------------------------------------------- bad input
 
 

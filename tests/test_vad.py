@@ -16,11 +16,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import agent.vad
+import agent.vad._classifiers
+import agent.vad._level
+import agent.vad._options
+import agent.vad._segmenter
 from agent.vad import (
     SAMPLE_RATE,
     Backend,
     EnergyFrameVad,
+    LevelNormalizer,
+    NormalizedFrameVad,
     Segmenter,
+    SileroFrameVad,
     Utterance,
     VadOptions,
     WebrtcFrameVad,
@@ -111,7 +118,11 @@ def load(name: str) -> np.ndarray:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"backend": "silero"}, "backend"),
+        ({"backend": "bogus"}, "backend"),
+        ({"agc_target_db": 1.0}, "agc_target_db"),
+        ({"agc_max_gain_db": -1.0}, "agc_max_gain_db"),
+        ({"threshold": 1.0}, "threshold"),
+        ({"threshold": 0.3, "neg_threshold": 0.4}, "neg_threshold <= threshold"),
         ({"mode": 4}, "mode"),
         ({"mode": -1}, "mode"),
         ({"frame_ms": 25}, "frame_ms"),
@@ -146,18 +157,56 @@ def test_energy_backend_is_chosen_when_asked() -> None:
     assert isinstance(make_frame_vad(VadOptions(backend="energy")), EnergyFrameVad)
 
 
-def test_webrtc_backend_is_used_when_available() -> None:
-    pytest.importorskip("webrtcvad")
+def test_silero_is_the_default_and_hears_through_the_normalizer() -> None:
+    assert Segmenter().backend == "silero"
+    vad = make_frame_vad(VadOptions())
+    assert isinstance(vad, NormalizedFrameVad)
+    assert isinstance(vad.inner, SileroFrameVad)
+    webrtc = make_frame_vad(VadOptions(backend="webrtc"))
+    assert isinstance(webrtc, NormalizedFrameVad)
+    assert isinstance(webrtc.inner, WebrtcFrameVad)
+    # The RMS threshold is an absolute level: no normalizer unless asked for.
+    assert isinstance(make_frame_vad(VadOptions(backend="energy")), EnergyFrameVad)
+    assert isinstance(make_frame_vad(VadOptions(backend="energy", agc=True)), NormalizedFrameVad)
+    assert isinstance(make_frame_vad(VadOptions(agc=False)), SileroFrameVad)
+
+
+def test_auto_falls_back_to_webrtc_then_energy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes the import fail
     assert Segmenter().backend == "webrtc"
-    assert Segmenter(VadOptions(backend="webrtc")).backend == "webrtc"
-    assert isinstance(make_frame_vad(VadOptions()), WebrtcFrameVad)
-
-
-def test_auto_falls_back_to_energy_without_webrtcvad(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "webrtcvad", None)  # makes the import fail
+    with pytest.raises(ImportError, match="onnxruntime"):
+        Segmenter(VadOptions(backend="silero"))
+    monkeypatch.setitem(sys.modules, "webrtcvad", None)
     assert Segmenter().backend == "energy"
+    assert not isinstance(make_frame_vad(VadOptions()), NormalizedFrameVad)
     with pytest.raises(ImportError, match="webrtcvad"):
         Segmenter(VadOptions(backend="webrtc"))
+
+
+def test_silero_scores_do_not_depend_on_how_frames_are_grouped() -> None:
+    x = load("jfk.flac")[: 160 * 480].reshape(160, 480)
+    whole = SileroFrameVad().probabilities(x)
+    v = SileroFrameVad()
+    parts = np.concatenate([v.probabilities(x[i : i + 7]) for i in range(0, 160, 7)])
+    np.testing.assert_allclose(parts, whole, atol=1e-5)
+    assert whole.max() > 0.8  # "And so my fellow Americans"
+    with pytest.raises(TypeError, match="int16"):
+        SileroFrameVad().is_speech(x[0].astype(np.float32))
+
+
+def test_level_normalizer_brings_quiet_and_loud_speech_to_one_level() -> None:
+    x = load("jfk.flac")[: 300 * 480].reshape(300, 480)
+    levels = []
+    for gain_db in (-45, 0):
+        scaled = np.clip(x * 10 ** (gain_db / 20), -32768, 32767).astype(np.int16)
+        agc = LevelNormalizer(target_db=-20.0, max_gain_db=60.0, frame_ms=30)
+        out = agc.apply(scaled)
+        levels.append(float(np.percentile(LevelNormalizer.level_db(out[50:]), 90)))
+    assert abs(levels[0] - levels[1]) < 1.0
+    assert -26 < levels[1] < -14
+    # Digital silence gets the capped gain and stays silence.
+    agc = LevelNormalizer(target_db=-20.0, max_gain_db=40.0, frame_ms=30)
+    assert not agc.apply(np.zeros((10, 480), np.int16)).any()
 
 
 def test_webrtc_frame_vad_takes_only_whole_frames() -> None:
@@ -189,9 +238,13 @@ def test_energy_frame_vad_hysteresis() -> None:
     ]
 
 
-def test_module_docstring_examples() -> None:
-    result = doctest.testmod(agent.vad, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
+@pytest.mark.parametrize(
+    "module",
+    [agent.vad, agent.vad._options, agent.vad._level, agent.vad._classifiers, agent.vad._segmenter],
+)
+def test_module_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert result.attempted > 0 or module is agent.vad._options
     assert result.failed == 0
 
 
@@ -421,7 +474,7 @@ def test_cut_lands_at_the_quietest_frame() -> None:
     # utterance, between min_cut_s and max_utterance_s. The dip is too short to close it.
     pattern = [(0.5, 0), (8.97, 3000), (0.06, 400), (6.0, 3000), (0.5, 0)]
     x = sig(pattern)
-    backends: tuple[Backend, ...] = ("energy", "auto")
+    backends: tuple[Backend, ...] = ("energy", "webrtc")
     for backend in backends:
         first, second = run(x, VadOptions(backend=backend))
         assert abs(first.t1 - 9.5) <= FRAME / 2
@@ -446,7 +499,7 @@ def test_memory_stays_bounded_in_silence() -> None:
 # -- real speech ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["auto", "energy"])
+@pytest.mark.parametrize("backend", ["auto", "silero", "webrtc", "energy"])
 def test_jfk_speech_is_found(backend: Backend) -> None:
     x = load("jfk.flac")
     assert x.size == pytest.approx(11 * SR, abs=SR // 10)

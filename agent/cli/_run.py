@@ -11,7 +11,15 @@ from pathlib import Path
 import anyio
 import httpx
 
-from engine import EXTENSIONS, FORMATS, Origin, TranscriptDoc, export
+from engine import (
+    EXTENSIONS,
+    FORMATS,
+    InvalidTranscriptError,
+    Origin,
+    TranscriptDoc,
+    clean_vocabulary,
+    export,
+)
 
 from ..asr import AsrOptions, IncrementalTranscriber
 from ..credentials import CredentialStore
@@ -19,6 +27,7 @@ from ..models import ModelError, ResolvedModel, resolve_model
 from ..session import FinalWritten
 from ..store import LocalStore, StoreError, default_storage_dir
 from ..sync import RelaySync
+from ..vad import BACKENDS
 from ._common import CliError, write_text
 
 _SEGMENT_NUMBER = re.compile(r"^seg-(\d+)$")
@@ -36,12 +45,47 @@ def add_asr_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--language", metavar="L", help="language code, e.g. es (default: detect)")
     p.add_argument("--title", metavar="T", help="the transcript's title")
     p.add_argument(
+        "--vocabulary",
+        metavar="FILE",
+        type=Path,
+        help="names and jargon to expect, one per line (kept in the transcript, editable "
+        "from the relay)",
+    )
+    p.add_argument(
+        "--vad",
+        choices=BACKENDS,
+        default="auto",
+        help="speech detector: silero (default through auto), webrtc, or energy (a level "
+        "threshold)",
+    )
+    p.add_argument(
         "--storage-dir",
         metavar="DIR",
         type=Path,
         default=None,
         help=f"where the durable local transcripts live (default: {default_storage_dir()})",
     )
+
+
+def read_vocabulary_file(path: Path) -> list[str]:
+    """Terms from a text file: one a line; blank lines and ``#`` comments ignored."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the vocabulary {path}: {exc}") from None
+    try:
+        return clean_vocabulary(line for line in lines if not line.lstrip().startswith("#"))
+    except InvalidTranscriptError as exc:
+        raise CliError(f"{path}: {exc}") from None
+
+
+def apply_vocabulary(path: Path | None, doc: TranscriptDoc) -> None:
+    """Put ``--vocabulary``'s terms in the doc; without it, the doc keeps what it has."""
+    if path is None:
+        return
+    terms = read_vocabulary_file(path)
+    if terms != doc.vocabulary():
+        doc.set_meta(vocabulary=terms, origin=Origin.AGENT)
 
 
 def check_model(args: argparse.Namespace) -> ResolvedModel:

@@ -24,10 +24,12 @@ from ..audio import AudioError, Microphone
 from ..session import SessionStats, StreamOptions, TranscriptionSession
 from ..store import StoreError
 from ..sync import RelaySync
+from ..vad import VadOptions
 from ._common import CliError, user_error
 from ._run import (
     add_asr_arguments,
     add_relay_argument,
+    apply_vocabulary,
     check_model,
     drain,
     export_all,
@@ -87,10 +89,12 @@ def run(args: argparse.Namespace) -> int:
                     model=asr.model_info.name,
                 ),
             )
+            apply_vocabulary(args.vocabulary, doc)
             offset, first_segment = resume_point(doc)
             sync = relay_sync(args, doc, store)
             session = TranscriptionSession(
-                doc, asr, options=StreamOptions(partial_interval_s=1.0), t_offset=offset,
+                doc, asr, vad=VadOptions(backend=args.vad),
+                options=StreamOptions(partial_interval_s=1.0), t_offset=offset,
                 first_segment=first_segment, on_final=print_final,
             )  # fmt: skip
             print("Recording. Press Ctrl-C to stop.", file=sys.stderr)

@@ -24,10 +24,12 @@ from ..audio import SAMPLE_RATE, AudioError, file_duration, read_file
 from ..session import FinalWritten, SessionStats, StreamOptions, TranscriptionSession
 from ..store import StoreError
 from ..sync import RelaySync
+from ..vad import VadOptions
 from ._common import CliError, user_error
 from ._run import (
     add_asr_arguments,
     add_relay_argument,
+    apply_vocabulary,
     check_model,
     drain,
     export_all,
@@ -117,6 +119,7 @@ def transcribe_file(
                 transcript_id, title=title, language=args.language, model=model.name
             ),
         )
+        apply_vocabulary(getattr(args, "vocabulary", None), doc)
         offset, first_segment = resume_point(doc)
         sync = relay_sync(args, doc, store)
         if duration is not None and offset >= duration - DONE_SLACK_S:
@@ -133,8 +136,8 @@ def transcribe_file(
             pack=getattr(args, "fast", False),
         )
         session = TranscriptionSession(
-            doc, asr, options=options, t_offset=offset, first_segment=first_segment,
-            on_final=on_final,
+            doc, asr, vad=VadOptions(backend=getattr(args, "vad", "auto")), options=options,
+            t_offset=offset, first_segment=first_segment, on_final=on_final,
         )  # fmt: skip
         started = time.monotonic()
         # disable=None: a bar on a terminal, nothing in logs and pipes.

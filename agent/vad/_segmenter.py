@@ -1,154 +1,21 @@
-"""Voice activity detection: cut a 16 kHz mono int16 PCM stream into utterances.
+"""The segmenter: frame labels in, utterances out.
 
-A frame classifier (webrtcvad, or an RMS threshold when webrtcvad is missing) labels every
-``frame_ms`` frame as speech or not; :class:`Segmenter` turns those labels into utterances
-with padding, drops short bursts, and cuts long speech at its quietest frame so that each
-part fits one Whisper window. Pure computation: no I/O, no threads.
-
-Example:
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> silence = np.zeros(16_000, dtype=np.int16)
-    >>> burst = (rng.standard_normal(16_000) * 3000).astype(np.int16)
-    >>> seg = Segmenter(VadOptions(backend="energy"))
-    >>> [(u.t0, u.t1) for u in seg.feed(np.concatenate([silence, burst, silence]))]
-    [(0.79, 2.21)]
+Pure computation: no I/O, no threads.
 """
 
 from __future__ import annotations
 
-import importlib
-import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
-
-Backend = Literal["auto", "webrtc", "energy"]
-_BACKENDS = ("auto", "webrtc", "energy")
+from ._classifiers import FrameVad, make_frame_vad
+from ._options import FULL_SCALE, SAMPLE_RATE, VadOptions
 
 # feed() works through its input in slices of this many samples, so one huge array (a whole
 # file) does not make the internal buffer hold all of it at once.
 _FEED_SLICE = 1 << 17
-
-# Full scale of int16, for dBFS and for float <-> int16 conversion (faster-whisper divides
-# by the same number when it decodes audio).
-_FULL_SCALE = 32768.0
-
-
-@dataclass(frozen=True)
-class VadOptions:
-    """How the stream is cut into utterances.
-
-    Attributes:
-      backend: Frame classifier. "webrtc" uses webrtcvad's GMM; "energy" compares each
-        frame's RMS with a threshold; "auto" uses webrtcvad when it can be imported, else
-        the energy classifier.
-      mode: webrtcvad aggressiveness, 0 (keeps most audio) to 3 (drops most non-speech).
-      frame_ms: Length of a classified frame in milliseconds: 10, 20 or 30, the only
-        lengths webrtcvad accepts.
-      min_speech_ms: An utterance starts once its speech frames add up to this much, with
-        no ``min_silence_ms`` gap between them, within ``min_speech_ms + min_silence_ms``;
-        shorter bursts (clicks, coughs) are not speech.
-      min_silence_ms: This much consecutive non-speech closes an utterance.
-      pad_ms: Audio kept before the onset and after the last speech frame, so that word
-        edges are not clipped.
-      min_cut_s: An utterance that reaches ``max_utterance_s`` is cut at its quietest frame
-        between ``min_cut_s`` and ``max_utterance_s`` from its start.
-      max_utterance_s: No utterance is longer than this (Whisper decodes 30 s windows; a
-        shorter bound keeps partial hypotheses cheap and latency low).
-      energy_threshold_db: Energy classifier: a frame whose RMS (dBFS) is above this is
-        speech.
-      energy_hysteresis_db: Energy classifier: once in speech, frames stay speech until
-        their RMS falls this many dB below ``energy_threshold_db``.
-
-    Example:
-        >>> VadOptions(frame_ms=20).frame_samples
-        320
-        >>> VadOptions(frame_ms=25)
-        Traceback (most recent call last):
-        ...
-        ValueError: frame_ms must be 10, 20 or 30 (webrtcvad accepts only these), got 25
-    """
-
-    backend: Backend = "auto"
-    mode: int = 2
-    frame_ms: int = 30
-    min_speech_ms: int = 350
-    min_silence_ms: int = 200
-    pad_ms: int = 200
-    min_cut_s: float = 8.0
-    max_utterance_s: float = 12.0
-    energy_threshold_db: float = -40.0
-    energy_hysteresis_db: float = 6.0
-
-    def __post_init__(self) -> None:
-        if self.backend not in _BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, got {self.backend!r}")
-        if self.mode not in (0, 1, 2, 3):
-            raise ValueError(f"mode must be 0, 1, 2 or 3, got {self.mode!r}")
-        if self.frame_ms not in (10, 20, 30):
-            raise ValueError(
-                f"frame_ms must be 10, 20 or 30 (webrtcvad accepts only these), got {self.frame_ms!r}"
-            )
-        if not self.min_speech_ms > 0:
-            raise ValueError(f"min_speech_ms must be > 0, got {self.min_speech_ms!r}")
-        if not self.min_silence_ms > 0:
-            raise ValueError(f"min_silence_ms must be > 0, got {self.min_silence_ms!r}")
-        if not self.pad_ms >= 0:
-            raise ValueError(f"pad_ms must be >= 0, got {self.pad_ms!r}")
-        if not (math.isfinite(self.max_utterance_s) and math.isfinite(self.min_cut_s)):
-            raise ValueError("min_cut_s and max_utterance_s must be finite")
-        if not 0 < self.min_cut_s < self.max_utterance_s:
-            raise ValueError(
-                f"need 0 < min_cut_s < max_utterance_s, got min_cut_s={self.min_cut_s!r}, "
-                f"max_utterance_s={self.max_utterance_s!r}"
-            )
-        # The cut needs a few whole frames to choose from.
-        if (self.max_utterance_s - self.min_cut_s) * 1000 < 3 * self.frame_ms:
-            raise ValueError(
-                f"max_utterance_s - min_cut_s must be at least 3 frames "
-                f"({3 * self.frame_ms} ms), got {self.max_utterance_s - self.min_cut_s:g} s"
-            )
-        # An utterance is already this long when its onset is detected; if it could reach
-        # min_cut_s by then, a cut could be due before any frame is eligible for it.
-        onset_ms = self.pad_ms + (self.onset_window_frames + 1) * self.frame_ms
-        if self.min_cut_s * 1000 < onset_ms:
-            raise ValueError(
-                f"min_cut_s must be at least pad_ms + min_speech_ms + min_silence_ms plus "
-                f"two frames ({onset_ms / 1000:g} s), got {self.min_cut_s!r}"
-            )
-        if not (math.isfinite(self.energy_threshold_db) and self.energy_threshold_db <= 0):
-            raise ValueError(
-                f"energy_threshold_db must be a finite dBFS value <= 0, got {self.energy_threshold_db!r}"
-            )
-        if not (math.isfinite(self.energy_hysteresis_db) and self.energy_hysteresis_db >= 0):
-            raise ValueError(
-                f"energy_hysteresis_db must be finite and >= 0, got {self.energy_hysteresis_db!r}"
-            )
-
-    @property
-    def frame_samples(self) -> int:
-        """Samples in one classified frame."""
-        return self.frame_ms * SAMPLE_RATE // 1000
-
-    @property
-    def min_speech_frames(self) -> int:
-        """Speech frames that make an onset: their total reaches ``min_speech_ms``."""
-        return math.ceil(self.min_speech_ms / self.frame_ms)
-
-    @property
-    def min_silence_frames(self) -> int:
-        """Consecutive non-speech frames that close an utterance."""
-        return math.ceil(self.min_silence_ms / self.frame_ms)
-
-    @property
-    def onset_window_frames(self) -> int:
-        """The onset's speech frames must lie within this many frames (its density rule)."""
-        return self.min_speech_frames + self.min_silence_frames
 
 
 @dataclass(frozen=True)
@@ -185,113 +52,10 @@ class Utterance:
 
     def as_float32(self) -> np.ndarray:
         """The audio as float32 in [-1, 1), what faster-whisper's ``transcribe`` takes."""
-        return self.audio.astype(np.float32) / np.float32(_FULL_SCALE)
+        return self.audio.astype(np.float32) / np.float32(FULL_SCALE)
 
 
-class Vad(Protocol):
-    """A frame classifier: is this frame of 16 kHz mono int16 PCM speech?
-
-    It may keep state between frames (webrtcvad and the hysteresis do), so frames must come
-    in stream order.
-    """
-
-    def is_speech(self, frame: bytes | np.ndarray) -> bool: ...
-
-
-def _frame_array(frame: bytes | np.ndarray) -> np.ndarray:
-    if isinstance(frame, bytes | bytearray | memoryview):
-        return np.frombuffer(frame, dtype=np.int16)
-    return frame
-
-
-class WebrtcFrameVad:
-    """webrtcvad's classifier. Frames must be exactly 10, 20 or 30 ms long.
-
-    Example:
-        >>> WebrtcFrameVad(mode=3).is_speech(bytes(960))
-        False
-    """
-
-    def __init__(self, mode: int = 2, sample_rate: int = SAMPLE_RATE) -> None:
-        # Imported by name: the module ships no type information, and the import may fail
-        # (make_frame_vad falls back to the energy classifier then).
-        webrtcvad: Any = importlib.import_module("webrtcvad")
-        if mode not in (0, 1, 2, 3):
-            raise ValueError(f"mode must be 0, 1, 2 or 3, got {mode!r}")
-        self._vad = webrtcvad.Vad(mode)
-        self._valid = webrtcvad.valid_rate_and_frame_length
-        if not self._valid(sample_rate, sample_rate // 100):
-            raise ValueError(f"webrtcvad does not accept a sample rate of {sample_rate} Hz")
-        self.sample_rate = sample_rate
-
-    def is_speech(self, frame: bytes | np.ndarray) -> bool:
-        if isinstance(frame, np.ndarray):
-            if frame.dtype != np.int16:
-                raise TypeError(f"frames must be int16 PCM, got {frame.dtype}")
-            frame = frame.tobytes()
-        n = len(frame) // 2
-        if len(frame) % 2 or not self._valid(self.sample_rate, n):
-            raise ValueError(
-                f"webrtcvad needs exactly 10, 20 or 30 ms of 16-bit PCM at {self.sample_rate} Hz, "
-                f"got {len(frame)} bytes"
-            )
-        return bool(self._vad.is_speech(bytes(frame), self.sample_rate, n))
-
-
-class EnergyFrameVad:
-    """Speech when the frame RMS is above a threshold (dBFS), with hysteresis.
-
-    It cannot tell speech from other loud sound; it is the fallback when webrtcvad is
-    missing, and the predictable classifier for tests.
-
-    Example:
-        >>> v = EnergyFrameVad(threshold_db=-40.0, hysteresis_db=6.0)
-        >>> loud, softer = np.full(480, 1000, np.int16), np.full(480, 250, np.int16)
-        >>> [v.is_speech(f) for f in (softer, loud, softer, np.zeros(480, np.int16))]
-        [False, True, True, False]
-    """
-
-    def __init__(self, threshold_db: float = -40.0, hysteresis_db: float = 6.0) -> None:
-        if hysteresis_db < 0:
-            raise ValueError(f"hysteresis_db must be >= 0, got {hysteresis_db!r}")
-        self.threshold_db = threshold_db
-        self.hysteresis_db = hysteresis_db
-        self._on = False
-        # Compare mean squares rather than dB: no log per frame.
-        self._on_ms = (_FULL_SCALE * 10 ** (threshold_db / 20)) ** 2
-        self._off_ms = (_FULL_SCALE * 10 ** ((threshold_db - hysteresis_db) / 20)) ** 2
-
-    def is_speech(self, frame: bytes | np.ndarray) -> bool:
-        x = _frame_array(frame).astype(np.float32)
-        if x.size == 0:
-            raise ValueError("empty frame")
-        mean_square = float(np.dot(x, x)) / x.size
-        self._on = mean_square >= self._off_ms if self._on else mean_square > self._on_ms
-        return self._on
-
-
-def make_frame_vad(options: VadOptions) -> WebrtcFrameVad | EnergyFrameVad:
-    """The frame classifier that ``options.backend`` asks for.
-
-    "auto" falls back to the energy classifier, silently, when webrtcvad cannot be
-    imported; "webrtc" raises ImportError then.
-
-    Example:
-        >>> type(make_frame_vad(VadOptions(backend="energy"))).__name__
-        'EnergyFrameVad'
-    """
-    if options.backend != "energy":
-        try:
-            return WebrtcFrameVad(options.mode, SAMPLE_RATE)
-        except ImportError as exc:
-            if options.backend == "webrtc":
-                raise ImportError(
-                    "backend='webrtc' needs the webrtcvad module (pip install webrtcvad-wheels)"
-                ) from exc
-    return EnergyFrameVad(options.energy_threshold_db, options.energy_hysteresis_db)
-
-
-def _as_int16(pcm: np.ndarray) -> np.ndarray:
+def as_int16(pcm: np.ndarray) -> np.ndarray:
     a = np.asarray(pcm)
     if a.ndim != 1:
         raise ValueError(f"expected mono audio, a 1-D array, got shape {a.shape}")
@@ -299,8 +63,8 @@ def _as_int16(pcm: np.ndarray) -> np.ndarray:
         return a
     if a.dtype in (np.float32, np.float64):
         # NaN would turn into an arbitrary integer (and a warning): call it silence.
-        scaled = np.nan_to_num(np.rint(a * _FULL_SCALE), copy=False)
-        return np.clip(scaled, -_FULL_SCALE, _FULL_SCALE - 1).astype(np.int16)
+        scaled = np.nan_to_num(np.rint(a * FULL_SCALE), copy=False)
+        return np.clip(scaled, -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
     raise TypeError(f"expected int16 PCM or float32 in [-1, 1], got {a.dtype}")
 
 
@@ -380,7 +144,7 @@ class Segmenter:
 
     def __init__(self, options: VadOptions | None = None) -> None:
         self.options = opts = options or VadOptions()
-        self._vad = make_frame_vad(opts)
+        self._vad: FrameVad = make_frame_vad(opts)
         self._n = opts.frame_samples
         self._pad = opts.pad_ms * SAMPLE_RATE // 1000
         self._min_speech = opts.min_speech_frames
@@ -403,8 +167,8 @@ class Segmenter:
 
     @property
     def backend(self) -> str:
-        """The classifier in use: "webrtc" or "energy"."""
-        return "webrtc" if isinstance(self._vad, WebrtcFrameVad) else "energy"
+        """The classifier in use: "silero", "webrtc" or "energy"."""
+        return self._vad.name
 
     @property
     def position(self) -> float:
@@ -426,7 +190,7 @@ class Segmenter:
         ``pcm`` is 1-D int16, or float32/float64 in [-1, 1] (converted to int16). Samples
         short of a whole frame wait for the next call.
         """
-        x = _as_int16(pcm)
+        x = as_int16(pcm)
         out: list[Utterance] = []
         for i in range(0, x.size, _FEED_SLICE):
             self._feed(x[i : i + _FEED_SLICE], out)
@@ -468,10 +232,9 @@ class Segmenter:
         count = (self._buf.end - first * n) // n
         if count == 0:
             return
-        block = self._buf.view(first * n, (first + count) * n)
-        is_speech = self._vad.is_speech
-        for i in range(count):
-            self._step(first + i, is_speech(block[i * n : (i + 1) * n]), out)
+        block = self._buf.view(first * n, (first + count) * n).reshape(count, n)
+        for i, speech in enumerate(self._vad.classify(block)):
+            self._step(first + i, bool(speech), out)
         self._frames = first + count
         self._release()
 
