@@ -5,8 +5,11 @@ speech; the README has the table):
 
 - ``beam_size=1``: beam 5 was better on Spanish (WER 0.115 -> 0.092) but worse on English
   (0.165 -> 0.214) and ~25% slower; greedy keeps latency predictable.
-- ``temperature=(0.0, 0.2)``: no WER difference from 0 alone or the default six steps
-  here; one fallback stays as a cheap second chance for a low-confidence window.
+- ``temperature=(0.0,)``: no WER difference from (0.0, 0.2) or the default six steps
+  here, and greedy decoding is deterministic: a fallback samples (CTranslate2's random
+  state lives in its worker threads and cannot be reseeded per call), so the same audio
+  could read differently from one run to the next, and a resumed file would not match an
+  uninterrupted one.
 - ``condition_on_previous_text=False``: conditioning cost WER in English (0.165 -> 0.184),
   and it is what lets one repetition feed the next.
 - ``vad_filter=False``: our own VAD has already cut the audio into speech (and Silero's
@@ -81,7 +84,7 @@ class AsrOptions:
     compute_type: str | None = None
     cpu_threads: int = 0
     beam_size: int = 1
-    temperature: tuple[float, ...] = (0.0, 0.2)
+    temperature: tuple[float, ...] = (0.0,)
     word_timestamps: bool = True
     vad_filter: bool = False
     compression_ratio_threshold: float = 2.6

@@ -35,8 +35,10 @@ import numpy as np
 
 from engine import Origin, TranscriptDoc
 
+from ._heard import Heard, Recent, Run, sure
 from .asr import MAX_PACKED_S, PACK_GAP_S, Hypothesis, IncrementalTranscriber
 from .stream import FinalWritten as FinalWritten
+from .stream import Resume as Resume
 from .stream import SessionStats as SessionStats
 from .stream import StreamOptions as StreamOptions
 from .vad import SAMPLE_RATE, Segmenter, Utterance, VadOptions, as_int16
@@ -46,8 +48,9 @@ _T = TypeVar("_T")
 # A pause this long inside an utterance starts its transcription before the VAD closes it.
 ANTICIPATE_S = 0.09
 
-# A partial whose mean word probability is below this is not promoted to the final.
-PROMOTE_CONF = 0.5
+# An utterance heard again after a resume that ends this close after the start of the
+# segment being rewritten is still the one before it, cut a frame or two differently.
+RESUME_SLACK_S = 0.1
 
 # Seconds of closed-but-untranscribed audio at which the reader waits for the ASR.
 MAX_BACKLOG_S = 60.0
@@ -57,70 +60,15 @@ MAX_BACKLOG_S = 60.0
 class _Pending:
     utterance: Utterance
     closed_at: float
-
-
-@dataclass(frozen=True)
-class _Heard:
-    """A partial hypothesis kept for its utterance's final (no second call if it heard all).
-
-    ``joined``: it was decoded together with the last final, for a final that joins it.
-    """
-
-    hypothesis: Hypothesis
-    until: float  # where its audio ended, on the segmenter's clock
-    joined: bool
-
-
-class _Recent:
-    """The stream's last ``seconds``, by absolute sample: a join decodes its real audio."""
-
-    def __init__(self, seconds: float) -> None:
-        self._limit = round(seconds * SAMPLE_RATE)
-        self._chunks: deque[np.ndarray] = deque()
-        self._start = self._end = 0
-
-    def append(self, x: np.ndarray) -> None:
-        self._chunks.append(x)
-        self._end += x.size
-        while self._chunks and self._end - self._start - self._chunks[0].size >= self._limit:
-            self._start += self._chunks.popleft().size
-
-    def slice(self, a: int, b: int) -> np.ndarray | None:
-        """Samples [a, b), or None if they are no longer (or not yet) held."""
-        if a < self._start or b > self._end or a >= b:
-            return None
-        return np.concatenate(self._chunks)[a - self._start : b - self._start]
-
-
-def _sure(heard: _Heard) -> bool:
-    """Whether a partial is good enough to be the final without a second look.
-
-    A garbled decode (measured: "Carpané particip en dos carr en individales", from a
-    partial at a pause) has unlikely words; the final's own decode usually reads it right.
-    """
-    conf = heard.hypothesis.conf
-    return conf is None or conf >= PROMOTE_CONF
-
-
-@dataclass
-class _Run:
-    """The last final segment and the speech it holds, which the next utterance may join.
-
-    Times are on the segmenter's clock (before ``t_offset``).
-    """
-
-    segment_id: str
-    rev: int
-    t0: float
-    t1: float
-    audio: np.ndarray
+    lead: np.ndarray | None  # the real audio of the last join_gap_s before it, if held
 
 
 class TranscriptionSession:
     """Transcribe a stream of 16 kHz mono chunks into ``doc``.
 
-    ``t_offset`` shifts every time (a resumed file starts where the last final ended);
-    ``first_segment`` numbers the segment ids (``seg-00001``…).
+    ``resume`` goes on from an interrupted session in the same doc: it shifts every time
+    by ``resume.start`` and numbers new segment ids from ``resume.first_segment``; the
+    last final segment it names is rewritten by the first utterance heard after its start.
     """
 
     def __init__(
@@ -130,25 +78,26 @@ class TranscriptionSession:
         *,
         vad: VadOptions | None = None,
         options: StreamOptions | None = None,
-        t_offset: float = 0.0,
-        first_segment: int = 1,
+        resume: Resume | None = None,
         on_final: Callable[[FinalWritten], None] | None = None,
     ) -> None:
         self.doc = doc
         self.asr = asr
         self.options = options or StreamOptions()
         self.segmenter = Segmenter(vad)
-        self.t_offset = t_offset
+        resume = resume or Resume()
+        self.t_offset = resume.start
+        self._revise = resume if resume.segment_id is not None else None
         self.stats = SessionStats()
-        self._next_id = first_segment
+        self._next_id = resume.first_segment
         self._on_final = on_final
         self._finals: deque[_Pending] = deque()
         self._ids: dict[float, tuple[str, int]] = {}  # utterance t0 -> (segment_id, rev)
         # utterance t0 -> (latest partial, stream position its audio reached)
-        self._partials: dict[float, _Heard] = {}
+        self._partials: dict[float, Heard] = {}
         self._pad_s = self.segmenter.options.pad_ms / 1000
-        self._run: _Run | None = None
-        self._recent = _Recent(self.options.join_max_s + 1.0)
+        self._run: Run | None = None
+        self._recent = Recent(self.options.join_max_s + 1.0)
         self._last_partial_end = 0.0  # stream position of the last partial's audio end
         self._busy: deque[tuple[float, float]] = deque()  # (start, end) of recent ASR calls
         self._last_call_s = 0.0
@@ -182,8 +131,14 @@ class TranscriptionSession:
     def _enqueue(self, closed: list[Utterance]) -> None:
         now = time.monotonic()
         for u in closed:
-            self._finals.append(_Pending(u, now))
+            if not self._heard_before(u):
+                self._finals.append(_Pending(u, now, self._lead(u)))
         self._wake.set()
+
+    def _heard_before(self, u: Utterance) -> bool:
+        """Whether ``u`` ends before the segment a resume rewrites: it is in the doc."""
+        revise = self._revise
+        return revise is not None and u.t1 + self.t_offset <= revise.t0 + RESUME_SLACK_S
 
     def _backlog(self) -> float:
         return sum(len(p.utterance.audio) for p in self._finals) / SAMPLE_RATE
@@ -206,7 +161,7 @@ class TranscriptionSession:
 
     async def _run_finals(self) -> None:
         first = self._finals[0]
-        joined = self._joined(first.utterance)
+        joined = self._joined(first.utterance, first.lead)
         if joined is not None and await self._run_joined(first, joined):
             return
         promoted = self._promotable(first.utterance)
@@ -230,7 +185,19 @@ class TranscriptionSession:
         for pending, hyp in zip(batch, results, strict=True):
             self._write_final(pending, hyp)
 
-    def _joined(self, u: Utterance) -> np.ndarray | None:
+    def _lead(self, u: Utterance) -> np.ndarray | None:
+        """The audio of the ``join_gap_s`` before ``u``, taken while it is still held.
+
+        Taken when ``u`` closes, not when it is decoded: by then the reader may be a minute
+        further on, and what a join decodes must not depend on how far.
+        """
+        gap = self.options.join_gap_s
+        if gap is None:
+            return None
+        end = round(u.t0 * SAMPLE_RATE)
+        return self._recent.slice(max(0, end - round(gap * SAMPLE_RATE)), end)
+
+    def _joined(self, u: Utterance, lead: np.ndarray | None) -> np.ndarray | None:
         """The last final's audio, the pause and ``u``'s, if ``u`` may join that final."""
         run, limit = self._run, self.options.join_gap_s
         if run is None or limit is None or self.options.pack:
@@ -242,23 +209,19 @@ class TranscriptionSession:
             return None  # a person's text is theirs: new speech goes in a new segment
         # The real pause, not silence: a soft onset the VAD heard late ("ask not" after
         # "my fellow Americans") starts in it.
-        heard = self._recent.slice(round(run.t0 * SAMPLE_RATE), round(u.t1 * SAMPLE_RATE))
-        if heard is not None:
-            return heard
-        silence = np.zeros(round(gap * SAMPLE_RATE), dtype=np.int16)
-        return np.concatenate([run.audio, silence, u.audio])
+        n = round(gap * SAMPLE_RATE)
+        if lead is not None and lead.size >= n:
+            pause = lead[lead.size - n :]
+        else:
+            pause = np.zeros(n, dtype=np.int16)
+        return np.concatenate([run.audio, pause, u.audio])
 
     async def _run_joined(self, pending: _Pending, audio: np.ndarray) -> bool:
         """Decode the last final and ``pending`` as one; False if that heard nothing."""
         run, u = self._run, pending.utterance
         assert run is not None
         heard = self._partials.pop(u.t0, None)
-        if (
-            heard is not None
-            and heard.joined
-            and heard.until >= u.t1 - self._pad_s
-            and _sure(heard)
-        ):
+        if heard is not None and heard.joined and heard.until >= u.t1 - self._pad_s and sure(heard):
             hyp: Hypothesis | None = heard.hypothesis  # it heard every word already
             self.stats.promoted += 1
         else:
@@ -284,7 +247,7 @@ class TranscriptionSession:
     def _promotable(self, u: Utterance) -> Hypothesis | None:
         seen = self._partials.pop(u.t0, None)
         # Speech ends where the pad starts.
-        if seen is None or seen.joined or seen.until < u.t1 - self._pad_s or not _sure(seen):
+        if seen is None or seen.joined or seen.until < u.t1 - self._pad_s or not sure(seen):
             return None
         return replace(seen.hypothesis, t1=u.t1 + self.t_offset)
 
@@ -294,7 +257,8 @@ class TranscriptionSession:
         if interval is None or not self._reading:
             return None
         u = self.segmenter.open_utterance()
-        if u is None or self._busy_share() > self.options.max_busy:
+        if u is None or self._revise is not None or self._busy_share() > self.options.max_busy:
+            # Not before a resume's rewrite: a retracted partial would take its segment.
             return None
         ended = self.segmenter.speech_end
         if ended is not None and u.t1 - ended >= ANTICIPATE_S and self._last_partial_end < ended:
@@ -311,14 +275,14 @@ class TranscriptionSession:
 
     async def _run_partial(self, u: Utterance, paused: bool) -> None:
         self._last_partial_end = u.t1
-        joined = self._joined(u) if paused else None
+        joined = self._joined(u, self._lead(u)) if paused else None
         if joined is not None and self._run is not None:
             # Likely this utterance's final, which will join the last one: decode it so,
             # and keep it for that final. Its text covers both, so it is not shown as u's.
             t0, terms = self._run.t0 + self.t_offset, self.doc.vocabulary()
             hyp = await self._call(lambda: self.asr.transcribe(joined, t0=t0, vocabulary=terms))
             if hyp is not None:
-                self._partials[u.t0] = _Heard(hyp, u.t1, joined=True)
+                self._partials[u.t0] = Heard(hyp, u.t1, joined=True)
             return
         t0, terms = u.t0 + self.t_offset, self.doc.vocabulary()
         hyp = await self._call(
@@ -326,11 +290,11 @@ class TranscriptionSession:
         )
         if hyp is None:
             return
-        self._partials[u.t0] = _Heard(hyp, u.t1, joined=False)
+        self._partials[u.t0] = Heard(hyp, u.t1, joined=False)
         still_open = self.segmenter.open_utterance()
         if still_open is None or still_open.t0 != u.t0:
             return  # the utterance closed meanwhile: its final is queued
-        segment_id, rev = self._ids.get(u.t0) or (self._new_id(), 0)
+        segment_id, rev = self._ids.get(u.t0) or self._new_id()
         self._ids[u.t0] = (segment_id, rev + 1)
         self._upsert(segment_id, rev + 1, hyp, final=False)
         self.stats.partials += 1
@@ -347,10 +311,11 @@ class TranscriptionSession:
             if known is not None:  # a partial was shown: retract it
                 self.doc.delete_segment(known[0], origin=Origin.AGENT)
             self._run = None
+            self._revise = None  # it heard nothing: the segment stays as it was
             return
-        segment_id, rev = known or (self._new_id(), 0)
+        segment_id, rev = known or self._new_id()
         self._upsert(segment_id, rev + 1, hyp, final=True)
-        self._run = _Run(segment_id, rev + 1, u.t0, u.t1, u.audio)
+        self._run = Run(segment_id, rev + 1, u.t0, u.t1, u.audio)
         self.stats.finals += 1
         if self._on_final is not None:
             self._on_final(FinalWritten(segment_id, u, hyp, pending.closed_at, time.monotonic()))
@@ -369,10 +334,14 @@ class TranscriptionSession:
             origin=Origin.AGENT,
         )
 
-    def _new_id(self) -> str:
+    def _new_id(self) -> tuple[str, int]:
+        """A segment for a new utterance, and the rev it holds (0: none yet)."""
+        revised, self._revise = self._revise, None
+        if revised is not None and revised.segment_id is not None:
+            return revised.segment_id, revised.rev
         segment_id = f"seg-{self._next_id:05d}"
         self._next_id += 1
-        return segment_id
+        return segment_id, 0
 
     async def _call(self, fn: Callable[[], _T]) -> _T:
         start = time.monotonic()

@@ -38,6 +38,28 @@ class StreamOptions:
     join_max_s: float = 20.0
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a session goes on from an interrupted one in the same doc.
+
+    Attributes:
+        start: where the new session's audio starts, in seconds of the old stream (its
+            ``t_offset``; on a VAD frame of that stream, so both cut the same frames).
+        first_segment: the number of the next new segment id (``seg-00042``).
+        segment_id: the last final segment, to be rewritten from its start as if never
+            interrupted (the speech after it would have joined it); None for none.
+        rev: that segment's rev: the rewrite is ``rev + 1``.
+        t0: that segment's start. Utterances heard again before it (``start`` is a few
+            seconds earlier, so the speech detector has settled) are already in the doc.
+    """
+
+    start: float = 0.0
+    first_segment: int = 1
+    segment_id: str | None = None
+    rev: int = 0
+    t0: float = 0.0
+
+
 @dataclass
 class FinalWritten:
     """What the session reports for each final segment (for progress and benchmarks)."""

@@ -202,16 +202,12 @@ def resumed(asr: Any, minutes: float) -> tuple[int, int, int]:
             await session.run(cut_halfway(audio))
 
     anyio.run(interrupted)
-    offset, first = resume_point(doc)
-    rest = audio[round(offset * SR) :]
-    anyio.run(
-        TranscriptionSession(doc, asr, options=options, t_offset=offset, first_segment=first).run,
-        feed(rest),
-    )
+    resume, _ = resume_point(doc)
+    rest = audio[round(resume.start * SR) :]
+    anyio.run(TranscriptionSession(doc, asr, options=options, resume=resume).run, feed(rest))
     a = whole.snapshot()["segments"]
     b = doc.snapshot()["segments"]
-    # The same segment: the same text, times within a VAD frame or two (the resumed
-    # segmenter counts its frames from the resume point).
+    # The same segment: the same text, times within a VAD frame or two.
     unmatched = [
         s for s in a
         if not any(t["text"] == s["text"] and abs(t["t0"] - s["t0"]) < 0.1 for t in b)

@@ -243,7 +243,7 @@ def per_clip(rows: list[dict[str, Any]]) -> None:
 SWEEP: list[tuple[str, dict[str, object]]] = [
     ("chosen: beam 1, T (0, 0.2), words, no cond.", {}),
     ("beam_size=5", {"beam_size": 5}),
-    ("temperature 0 only", {"temperature": [0.0]}),
+    ("temperature 0 then 0.2", {"temperature": [0.0, 0.2]}),
     ("temperature default (0..1, 6 steps)", {"temperature": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]}),
     ("word_timestamps=False", {"word_timestamps": False}),
     ("vad_filter=True", {"vad_filter": True}),

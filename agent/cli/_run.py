@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -24,13 +25,17 @@ from engine import (
 from ..asr import AsrOptions, IncrementalTranscriber
 from ..credentials import CredentialStore
 from ..models import ModelError, ResolvedModel, resolve_model
-from ..session import FinalWritten
+from ..session import FinalWritten, Resume
 from ..store import LocalStore, StoreError, default_storage_dir
 from ..sync import RelaySync
-from ..vad import BACKENDS
+from ..vad import BACKENDS, SAMPLE_RATE, VadOptions, restart_step
 from ._common import CliError, write_text
 
 _SEGMENT_NUMBER = re.compile(r"^seg-(\d+)$")
+# A resumed file is read again from this long before its last final segment: the speech
+# detector resets at the first second-long pause (``Segmenter._settle``), and from there
+# it hears what the interrupted run heard.
+WARM_UP_S = 30.0
 # How long a finished command waits for the relay to acknowledge its last changes.
 SYNC_DRAIN_S = 10.0
 
@@ -123,23 +128,39 @@ def open_doc(store: LocalStore, create: Callable[[], TranscriptDoc]) -> Transcri
         raise CliError(str(exc)) from None
 
 
-def resume_point(doc: TranscriptDoc) -> tuple[float, int]:
-    """Where an interrupted transcription goes on: (t1 of the last final, next segment number).
+def resume_point(doc: TranscriptDoc, *, rewrite_last: bool = True) -> tuple[Resume, float]:
+    """Where an interrupted transcription goes on, and where its last final ended.
 
     Partial segments left by the interruption are retracted; their audio is heard again.
+    With ``rewrite_last`` (a file: the same audio is read again) the last final segment is
+    heard again from its start and rewritten, since the speech after it would have joined
+    it; the audio restarts ``WARM_UP_S`` before it, on the stream's VAD frames, so the
+    speech detector hears what it heard the first time. Without (a new recording), the new
+    audio starts where the last final ended.
     """
-    snapshot = doc.snapshot()
-    offset, number = 0.0, 0
-    for seg in snapshot["segments"]:
-        if seg["final"]:
-            offset = max(offset, seg["t1"])
+    segments = doc.snapshot()["segments"]
+    finals = [s for s in segments if s["final"]]
+    done = max((s["t1"] for s in finals), default=0.0)
+    number = 0
     for segment_id in doc.segment_ids():
         if (m := _SEGMENT_NUMBER.match(segment_id)) is not None:
             number = max(number, int(m.group(1)))
-    for seg in snapshot["segments"]:
+    for seg in segments:
         if not seg["final"] and seg["source"] == "asr":
             doc.delete_segment(seg["segment_id"], origin=Origin.AGENT)
-    return offset, number + 1
+    last = max(finals, key=lambda s: s["t1"], default=None)
+    if not rewrite_last or last is None:
+        return Resume(start=done, first_segment=number + 1), done
+    step = restart_step(VadOptions().frame_ms)
+    if last["source"] != "asr":  # a person's text: new speech goes in a new segment
+        start = math.ceil(done * SAMPLE_RATE / step) * step
+        return Resume(start=start / SAMPLE_RATE, first_segment=number + 1), done
+    start = math.floor(max(0.0, last["t0"] - WARM_UP_S) * SAMPLE_RATE / step) * step
+    resume = Resume(
+        start=start / SAMPLE_RATE, first_segment=number + 1,
+        segment_id=last["segment_id"], rev=last["rev"], t0=last["t0"],
+    )  # fmt: skip
+    return resume, done
 
 
 def prepare_out(out: Path) -> None:

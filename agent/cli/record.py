@@ -90,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
                 ),
             )
             apply_vocabulary(args.vocabulary, doc)
-            offset, first_segment = resume_point(doc)
+            resume, _ = resume_point(doc, rewrite_last=False)
             sync = relay_sync(args, doc, store)
             session = TranscriptionSession(
                 doc, asr, vad=VadOptions(backend=args.vad),
-                options=StreamOptions(partial_interval_s=1.0), t_offset=offset,
-                first_segment=first_segment, on_final=print_final,
+                options=StreamOptions(partial_interval_s=1.0), resume=resume,
+                on_final=print_final,
             )  # fmt: skip
             print("Recording. Press Ctrl-C to stop.", file=sys.stderr)
             try:

@@ -1,8 +1,9 @@
 """``minuta transcribe AUDIO``: a file through the live pipeline, faster than real time.
 
 The transcript is kept in the durable local store while it is written; if the run is
-interrupted (even by ``kill -9``), running the same command again resumes after the last
-final segment.
+interrupted (even by ``kill -9``), running the same command again resumes: it hears the
+last final segment again from its start and rewrites it (the speech that followed would
+have joined it), then goes on, so the transcript reads as if never interrupted.
 """
 
 from __future__ import annotations
@@ -120,16 +121,16 @@ def transcribe_file(
             ),
         )
         apply_vocabulary(getattr(args, "vocabulary", None), doc)
-        offset, first_segment = resume_point(doc)
+        resume, done = resume_point(doc)
         sync = relay_sync(args, doc, store)
-        if duration is not None and offset >= duration - DONE_SLACK_S:
+        if duration is not None and done >= duration - DONE_SLACK_S:
             print(f"{path} is already transcribed; exporting it again.")
             if sync is not None:
                 anyio.run(_sync_only, sync)
             _report(doc, export_all(doc, out), None, 0.0)
             return doc
-        if offset:
-            print(f"Resuming after {offset:.1f} s already transcribed.")
+        if done:
+            print(f"Resuming after {done:.1f} s already transcribed.")
         asr = load_asr(args)
         options = StreamOptions(
             partial_interval_s=1.0 if getattr(args, "partials", False) else None,
@@ -137,19 +138,20 @@ def transcribe_file(
         )
         session = TranscriptionSession(
             doc, asr, vad=VadOptions(backend=getattr(args, "vad", "auto")), options=options,
-            t_offset=offset, first_segment=first_segment, on_final=on_final,
+            resume=resume, on_final=on_final,
         )  # fmt: skip
         started = time.monotonic()
         # disable=None: a bar on a terminal, nothing in logs and pipes.
         bar = tqdm(
-            total=round(duration or 0, 1) or None, unit="s", desc="Transcribing", leave=False,
+            total=round(duration or 0, 1) or None, initial=round(resume.start, 1), unit="s",
+            desc="Transcribing", leave=False,
             disable=None,
         )  # fmt: skip
         try:
             stats = anyio.run(
                 _transcribe_and_sync,
                 session,
-                _chunks(_skip(_prepend(first, chunks), offset), bar),
+                _chunks(_skip(_prepend(first, chunks), resume.start), bar),
                 sync,
             )
         except Exception as exc:

@@ -28,6 +28,7 @@ from ._classifiers import NormalizedFrameVad as NormalizedFrameVad
 from ._classifiers import SileroFrameVad as SileroFrameVad
 from ._classifiers import WebrtcFrameVad as WebrtcFrameVad
 from ._classifiers import make_frame_vad as make_frame_vad
+from ._classifiers import restart_step as restart_step
 from ._classifiers import silero_model_path as silero_model_path
 from ._level import LevelNormalizer as LevelNormalizer
 from ._options import BACKENDS as BACKENDS

@@ -13,6 +13,7 @@ behind the level normalizer when they want it.
 from __future__ import annotations
 
 import importlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,19 @@ _SILERO_WINDOW = 512
 _SILERO_CONTEXT = 64
 
 
+def restart_step(frame_ms: int) -> int:
+    """Samples between the points of a stream where a new classifier cuts it as one that
+    ran from the start did: whole frames and whole Silero windows (0.48 s at 30 ms).
+
+    A resumed file restarts on this grid, so the frames it hears are the same ones.
+
+    Example:
+        >>> restart_step(30) / SAMPLE_RATE
+        0.48
+    """
+    return math.lcm(frame_ms * SAMPLE_RATE // 1000, _SILERO_WINDOW)
+
+
 class FrameVad:
     """A frame classifier. It may keep state between frames, so they come in stream order."""
 
@@ -34,6 +48,9 @@ class FrameVad:
     def classify(self, frames: np.ndarray) -> np.ndarray:
         """Speech or not for each row of a (frames, samples) int16 array."""
         raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget the frames heard so far: from here on, classify as a new classifier would."""
 
     def is_speech(self, frame: bytes | np.ndarray) -> bool:
         """One frame: int16 samples, or their bytes."""
@@ -75,10 +92,14 @@ class SileroFrameVad(FrameVad):
         )
         self.threshold = threshold
         self.neg_threshold = neg_threshold
+        self._pending = np.zeros(0, dtype=np.float32)  # samples short of a window
+        self.reset()
+
+    def reset(self) -> None:
+        # Samples short of a window stay: they are not heard yet.
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(_SILERO_CONTEXT, dtype=np.float32)
-        self._pending = np.zeros(0, dtype=np.float32)  # samples short of a window
         self._prob = 0.0
         self._on = False
 
@@ -150,6 +171,7 @@ class WebrtcFrameVad(FrameVad):
         if mode not in (0, 1, 2, 3):
             raise ValueError(f"mode must be 0, 1, 2 or 3, got {mode!r}")
         self._vad = webrtcvad.Vad(mode)
+        self._new = lambda: webrtcvad.Vad(mode)
         self._valid = webrtcvad.valid_rate_and_frame_length
         if not self._valid(sample_rate, sample_rate // 100):
             raise ValueError(f"webrtcvad does not accept a sample rate of {sample_rate} Hz")
@@ -164,6 +186,9 @@ class WebrtcFrameVad(FrameVad):
             )
         test = self._vad.is_speech
         return np.array([test(f.tobytes(), self.sample_rate, n) for f in frames], dtype=bool)
+
+    def reset(self) -> None:
+        self._vad = self._new()
 
     def is_speech(self, frame: bytes | np.ndarray) -> bool:
         if isinstance(frame, bytes) and len(frame) % 2:
@@ -204,6 +229,9 @@ class EnergyFrameVad(FrameVad):
             out[k] = self._on
         return out
 
+    def reset(self) -> None:
+        self._on = False
+
 
 class NormalizedFrameVad(FrameVad):
     """A classifier that hears the audio through a :class:`LevelNormalizer`."""
@@ -215,6 +243,10 @@ class NormalizedFrameVad(FrameVad):
 
     def classify(self, frames: np.ndarray) -> np.ndarray:
         return self.inner.classify(self.normalizer.apply(frames))
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self.normalizer.reset()
 
 
 def _model_vad(options: VadOptions) -> FrameVad | None:

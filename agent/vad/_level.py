@@ -50,6 +50,11 @@ class LevelNormalizer:
         self._envelope: float | None = None  # dBFS of the recent loud frames
         self.gain_db = max_gain_db
 
+    def reset(self) -> None:
+        """Forget the level heard so far, as a new normalizer."""
+        self._envelope = None
+        self.gain_db = self.max_gain_db
+
     @staticmethod
     def level_db(frames: np.ndarray) -> np.ndarray:
         """RMS of each row of a (frames, samples) int16 array, in dBFS."""

@@ -5,17 +5,20 @@ Pure computation: no I/O, no threads.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._classifiers import FrameVad, make_frame_vad
+from ._classifiers import FrameVad, make_frame_vad, restart_step
 from ._options import FULL_SCALE, SAMPLE_RATE, VadOptions
 
 # feed() works through its input in slices of this many samples, so one huge array (a whole
 # file) does not make the internal buffer hold all of it at once.
 _FEED_SLICE = 1 << 17
+# After this much silence the classifier is reset (see ``Segmenter._settle``).
+SETTLE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,9 @@ class Segmenter:
         self._window = opts.onset_window_frames
         self._max_len = round(opts.max_utterance_s * SAMPLE_RATE)
         self._min_cut = round(opts.min_cut_s * SAMPLE_RATE)
+        self._step_frames = restart_step(opts.frame_ms) // self._n
+        self._settle_frames = math.ceil(SETTLE_S * 1000 / opts.frame_ms)
+        self._settled = False  # the classifier was reset in this stretch of silence
 
         self._buf = _Samples()
         self._frames = 0  # frames classified so far
@@ -232,15 +238,35 @@ class Segmenter:
         count = (self._buf.end - first * n) // n
         if count == 0:
             return
-        block = self._buf.view(first * n, (first + count) * n).reshape(count, n)
-        for i, speech in enumerate(self._vad.classify(block)):
-            self._step(first + i, bool(speech), out)
-        self._frames = first + count
+        k, end, step = first, first + count, self._step_frames
+        while k < end:
+            stop = min(end, (k // step + 1) * step)
+            block = self._buf.view(k * n, stop * n).reshape(stop - k, n)
+            for i, speech in enumerate(self._vad.classify(block)):
+                self._step(k + i, bool(speech), out)
+            k = self._frames = stop
+            if k % step == 0:
+                self._settle()
         self._release()
+
+    def _settle(self) -> None:
+        """In a long silence, on the restart grid: reset the classifier.
+
+        Its state (Silero's LSTM, the normalizer's envelope) would otherwise carry tiny
+        differences for minutes, so a file resumed on the grid would cut an utterance a
+        frame differently now and then. After a reset at the same point, two segmenters
+        are identical, and a resume hears the same utterances as an uninterrupted run.
+        """
+        silent = self._u0 is None and not self._recent
+        if silent and self._silence_run >= self._settle_frames and not self._settled:
+            self._vad.reset()
+            self._settled = True
 
     def _step(self, k: int, speech: bool, out: list[Utterance]) -> None:
         """Advance the state machine by frame ``k``."""
         n = self._n
+        if speech:
+            self._settled = False
         if self._u0 is None:
             if speech:
                 self._silence_run = 0
