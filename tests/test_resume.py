@@ -7,6 +7,7 @@ the level normalizer, and the real tiny.en model.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 import anyio.lowlevel
@@ -27,15 +28,13 @@ FILE = StreamOptions(partial_interval_s=None)
 
 
 @pytest.fixture(scope="module")
-def recording(audio_dir: object) -> np.ndarray:
+def recording(audio_dir: Path) -> np.ndarray:
     """The clips at their recorded levels, 2-3.5 s apart, over pink noise at -72 dBFS."""
-    from conftest import AUDIO_DIR
-
     rng = np.random.default_rng(7)
     parts: list[np.ndarray] = [np.zeros(SAMPLE_RATE, dtype=np.int16)]
     for name in CLIPS:
         suffix = ".flac" if name == "jfk" else ".ogg"
-        parts.append(decode(AUDIO_DIR / f"{name}{suffix}"))
+        parts.append(decode(audio_dir / f"{name}{suffix}"))
         parts.append(np.zeros(round(rng.uniform(2.0, 3.5) * SAMPLE_RATE), dtype=np.int16))
     audio = np.concatenate(parts).astype(np.float64)
     audio += pink(audio.size / SAMPLE_RATE, -72.0, seed=7).astype(np.float64)

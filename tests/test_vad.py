@@ -210,7 +210,6 @@ def test_level_normalizer_brings_quiet_and_loud_speech_to_one_level() -> None:
 
 
 def test_webrtc_frame_vad_takes_only_whole_frames() -> None:
-    pytest.importorskip("webrtcvad")
     v = WebrtcFrameVad(mode=2)
     burst = sig([(0.03, 3000)])
     assert v.is_speech(burst) in (True, False)
@@ -255,8 +254,6 @@ PATTERN = [(1.0, 0), (1.5, 3000), (1.0, 0), (0.8, 3000), (1.0, 0), (2.0, 3000), 
 
 @pytest.mark.parametrize("backend", ["energy", "webrtc"])
 def test_boundaries_follow_the_bursts(backend: Backend) -> None:
-    if backend == "webrtc":
-        pytest.importorskip("webrtcvad")
     x = sig(PATTERN)
     us = run(x, VadOptions(backend=backend))
     check_slices(us, x)
@@ -287,8 +284,6 @@ def test_close_utterances_do_not_overlap() -> None:
 
 @pytest.mark.parametrize("backend", ["energy", "webrtc"])
 def test_clicks_and_short_bursts_are_ignored(backend: Backend) -> None:
-    if backend == "webrtc":
-        pytest.importorskip("webrtcvad")
     # Loud 10 ms clicks every 300 ms, then a 200 ms burst: each is far from min_speech_ms
     # (webrtcvad stretches a click to ~100 ms of speech with its hangover).
     clicks = [(0.01, 20000), (0.29, 0)] * 10
@@ -399,8 +394,6 @@ def test_bad_input_raises() -> None:
 
 @pytest.mark.parametrize("backend", ["energy", "webrtc"])
 def test_chunked_feed_gives_the_same_utterances(backend: Backend) -> None:
-    if backend == "webrtc":
-        pytest.importorskip("webrtcvad")
     pattern = [*PATTERN, (14.0, 3000), (0.6, 0), (0.4, 3000), (0.5, 0)]
     x = sig(pattern, seed=5)
     opts = VadOptions(backend=backend)
@@ -451,8 +444,6 @@ def test_utterances_are_slices_of_the_input(pieces: list[tuple[float, float]], s
 
 @pytest.mark.parametrize("backend", ["energy", "webrtc"])
 def test_long_speech_is_cut_into_contiguous_parts(backend: Backend) -> None:
-    if backend == "webrtc":
-        pytest.importorskip("webrtcvad")
     opts = VadOptions(backend=backend)
     x = sig([(1.0, 0), (30.0, 3000), (1.0, 0)])
     us = run(x, opts)

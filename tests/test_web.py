@@ -21,7 +21,13 @@ from _relay import PASSWORD, RelayProcess, SyncClient, connected, prepare, relay
 
 from engine import Origin, TranscriptDoc
 
-pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
+
+@pytest.fixture(autouse=True)
+def _browser_present() -> None:
+    """Chromium and the web bundle are part of the test install: missing, the test fails."""
+    if (why := missing()) is not None:
+        pytest.fail(why)
+
 
 # The ASR's first hypotheses: segment_id -> (t0, t1, speaker, text, final).
 ASR = {
