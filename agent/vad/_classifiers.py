@@ -170,8 +170,8 @@ class WebrtcFrameVad(FrameVad):
         webrtcvad: Any = importlib.import_module("webrtcvad")
         if mode not in (0, 1, 2, 3):
             raise ValueError(f"mode must be 0, 1, 2 or 3, got {mode!r}")
-        self._vad = webrtcvad.Vad(mode)
         self._new = lambda: webrtcvad.Vad(mode)
+        self._vad = self._new()
         self._valid = webrtcvad.valid_rate_and_frame_length
         if not self._valid(sample_rate, sample_rate // 100):
             raise ValueError(f"webrtcvad does not accept a sample rate of {sample_rate} Hz")
