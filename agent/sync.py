@@ -25,7 +25,10 @@ from relay import protocol
 from .credentials import CredentialStore, LoginError, Tokens, refresh
 
 # Close codes after which retrying cannot help.
-GIVE_UP = {4403: "this transcript belongs to another organization", 4404: "no such transcript"}
+GIVE_UP = {
+    4403: "this transcript belongs to another organization",  # relays before 2026-12
+    4404: "no such transcript (unknown, deleted, or another organization's)",
+}
 
 
 @dataclass(frozen=True)

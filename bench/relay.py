@@ -47,7 +47,7 @@ Each figure, and how it is measured (``--quick`` shrinks every one of them):
 
 Prints a Markdown table on stdout (progress on stderr).
 
-    python -m bench.relay [--quick] [--flood] [--procs 2] [--postgres URL] [--data-dir DIR]
+    python -m bench.relay [--quick] [--flood | --attacks] [--procs 2] [--postgres URL] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -1119,6 +1119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--flood", action="store_true", help="only the malformed-frame figure")
+    parser.add_argument("--attacks", action="store_true", help="only bench/_relay_attacks.py")
     parser.add_argument("--procs", type=int, default=2, help="client processes (default 2)")
     parser.add_argument(
         "--postgres", metavar="URL",
@@ -1126,6 +1127,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--data-dir", help="where the temporary data folder goes")
     args = parser.parse_args()
+    if args.attacks:  # its own table, one fresh relay per attack (SQLite)
+        from bench._relay_attacks import main as attacks
+
+        return attacks(args.quick, args.data_dir)
     sizes = QUICK if args.quick else Sizes()
     procs = max(1, args.procs)
     database = "PostgreSQL" if args.postgres else "SQLite"

@@ -25,6 +25,7 @@ from ._schema import Origin as Origin
 from ._schema import Segment as Segment
 from ._schema import Snapshot as Snapshot
 from ._schema import Summary as Summary
+from ._schema import Unreadable as Unreadable
 from ._schema import Word as Word
 from ._state import covers as covers
 from ._state import decode_state as decode_state
@@ -51,6 +52,7 @@ __all__ = [
     "TranscriptDoc",
     "TranscriptError",
     "UnknownSegmentError",
+    "Unreadable",
     "Word",
     "clean_vocabulary",
     "covers",

@@ -41,11 +41,13 @@ the last-writer-wins value of ``human_key`` decides which is shown, identically 
 
 Indices of text edits count Python characters. (pycrdt itself counts UTF-8 bytes, and
 yjs in the browser UTF-16 units; the CRDT merges by item, so replicas agree regardless.)
+
+Other clients may write anything: the writes here validate what they write, and the reads
+(:mod:`engine._read`) leave out and list whatever is not of this layout.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -53,6 +55,18 @@ from typing import Any, cast
 from pycrdt import Doc, Map, Subscription, Text, TransactionEvent
 
 from ._errors import CorruptUpdateError, InvalidTranscriptError, UnknownSegmentError
+from ._read import (
+    EDITED_PREFIX,
+    Bad,
+    final_text,
+    is_finite_number,
+    read_actions,
+    read_meta,
+    read_segments,
+    read_speakers,
+    read_summary,
+    text_at,
+)
 from ._schema import (
     ACTION_STATUSES,
     ACTIONS,
@@ -61,22 +75,18 @@ from ._schema import (
     SEGMENTS,
     SPEAKERS,
     SUMMARY,
-    Action,
     ActionStatus,
-    Meta,
     Origin,
-    Segment,
     Snapshot,
-    Summary,
+    Unreadable,
     Word,
 )
 from ._vocabulary import clean_vocabulary, read_vocabulary
 
 _ORIGINS = {o.value: o for o in Origin}
 
-# Fields of an action a person may change, and the mark of each change.
+# Fields of an action a person may change (each change is marked ``edited:<field>``).
 HUMAN_ACTION_FIELDS = ("text", "owner", "due", "status")
-EDITED_PREFIX = "edited:"
 
 
 def _edited_fields(action: Map[Any]) -> list[str]:
@@ -302,10 +312,10 @@ class TranscriptDoc:
 
     def _text_key_for(self, seg: Map[Any], old: dict[str, Any], rev: int, text: str) -> str:
         """The Y.Text of a final hypothesis: the current one if unchanged, else a new one."""
-        texts = cast(Map[Text], seg["texts"])
+        texts = _texts_of(seg)
         old_key = old.get("text_key")
         human_key = seg.get("human_key")
-        if old_key is not None and old_key != human_key and str(texts[old_key]) == text:
+        if isinstance(old_key, str) and old_key != human_key and str(texts.get(old_key)) == text:
             return str(old_key)
         key = str(rev)
         texts[key] = Text(text)
@@ -350,7 +360,7 @@ class TranscriptDoc:
         """
         seg = self._require_segment(segment_id)
         key = _shown_key(seg, _asr_of(seg))
-        return None if key is None else cast(Map[Text], seg["texts"])[key]
+        return None if key is None else _ytext(seg, key)
 
     def edited_by_person(self, segment_id: str) -> bool:
         """Whether a person has edited or deleted the segment (the ASR must not extend it)."""
@@ -390,13 +400,13 @@ class TranscriptDoc:
                     f"edit out of range for segment {segment_id!r}: "
                     f"index {index}, delete {delete}, length {len(current)}"
                 )
-            texts = cast(Map[Text], seg["texts"])
+            texts = _texts_of(seg)
             key = _shown_key(seg, asr)
             if key is None:
                 # A partial: this person's own copy, so no one else's first edit collides.
                 key = f"{asr['rev']}.{self._doc.client_id}"
                 texts[key] = Text(current)
-            ytext = texts[key]
+            ytext = _ytext(seg, key)
             if seg.get("human_key") is None:
                 seg["human_key"] = key
             seg["edited_by"] = user
@@ -442,8 +452,8 @@ class TranscriptDoc:
         with self._doc.transaction(origin=Origin.HUMAN):
             seg = self._require_segment(segment_id)
             key = _shown_key(seg, _asr_of(seg))
-            texts = cast(Map[Text], seg["texts"])
-            if key is None or str(texts[key]) != text:
+            texts = _texts_of(seg)
+            if key is None or str(texts.get(key)) != text:
                 key = IMPORTED_HUMAN_KEY
                 texts[key] = Text(text)
             seg["human_key"] = key
@@ -580,41 +590,28 @@ class TranscriptDoc:
         """
         texts: dict[str, str] = {}
         for segment_id, seg in self._segments.items():
-            if not isinstance(seg, Map):
-                continue
-            asr = seg.get("asr")
-            if not isinstance(asr, dict) or not asr.get("final") or seg.get("deleted_by"):
-                continue
-            if asr.get("deleted") and seg.get("human_key") is None:
-                continue
-            texts[str(segment_id)] = _shown_text(seg, asr)
+            text = final_text(seg)
+            if text is not None:
+                texts[str(segment_id)] = text
         return texts
 
     def snapshot(self) -> Snapshot:
         """The transcript as plain data: visible segments ordered by t0, then id.
 
-        Raises:
-            CorruptUpdateError: the document holds a segment of the wrong shape.
+        Never raises: whatever another client wrote that is not of the documented shape
+        is left out and listed in ``unreadable`` (see :mod:`engine._read`).
         """
-        speakers = {str(k): str(v) for k, v in self._speakers.items()}
-        segments = []
-        for segment_id, seg in self._segments.items():
-            try:
-                plain = _segment_snapshot(seg, speakers)
-            except (KeyError, TypeError, ValueError, OverflowError) as exc:
-                raise CorruptUpdateError(f"segment {segment_id!r} is malformed: {exc!r}") from None
-            if plain is not None:
-                segments.append(plain)
-        segments.sort(key=lambda s: (s["t0"], s["t1"], s["segment_id"]))
-        try:
-            return {
-                "meta": self._meta_snapshot(),
-                "segments": segments,
-                "actions": self._actions_snapshot(),
-                "summary": self._summary_snapshot(),
-            }
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise CorruptUpdateError(f"meta, actions or summary malformed: {exc!r}") from None
+        unreadable: list[Unreadable] = []
+        speakers = read_speakers(self._speakers, unreadable)
+        snapshot: Snapshot = {
+            "meta": read_meta(self._meta, unreadable),
+            "segments": read_segments(self._segments, speakers, unreadable),
+            "actions": read_actions(self._actions, unreadable),
+            "summary": read_summary(self._summary, unreadable),
+            "unreadable": unreadable,
+        }
+        unreadable.sort(key=lambda u: (u["root"], u["key"]))
+        return snapshot
 
     def vocabulary(self) -> list[str]:
         """The terms the ASR should expect (meta ``vocabulary``), cheap to read often.
@@ -624,58 +621,6 @@ class TranscriptDoc:
             ['Aoife', 'Kubeflow']
         """
         return read_vocabulary(self._meta.get("vocabulary"))
-
-    def _meta_snapshot(self) -> Meta:
-        m = self._meta
-        retention = m.get("retention_days")
-        return {
-            "transcript_id": str(m.get("transcript_id") or ""),
-            "org_id": _opt_str(m.get("org_id")),
-            "title": str(m.get("title") or ""),
-            "language": _opt_str(m.get("language")),
-            "started_at": _opt_str(m.get("started_at")),
-            "model": _opt_str(m.get("model")),
-            "upload_audio": bool(m.get("upload_audio", False)),
-            "retention_days": None if retention is None else int(retention),
-            "vocabulary": read_vocabulary(m.get("vocabulary")),
-        }
-
-    def _actions_snapshot(self) -> list[Action]:
-        actions: list[Action] = []
-        for action_id, a in self._actions.items():
-            d: dict[str, Any] = (a.to_py() or {}) if isinstance(a, Map) else {}
-            actions.append(
-                {
-                    "action_id": str(action_id),
-                    "text": str(d.get("text", "")),
-                    "owner": _opt_str(d.get("owner")),
-                    "due": _opt_str(d.get("due")),
-                    "status": d.get("status", "open"),
-                    "conf": d.get("conf"),
-                    "segment_ids": [str(s) for s in d.get("segment_ids") or []],
-                    "source_span": _span(d.get("source_span")),
-                    "origin": "human" if d.get("origin") == "human" else "worker",
-                }
-            )
-            if d.get("stale"):
-                actions[-1]["stale"] = True
-            edited = sorted(k[len(EDITED_PREFIX) :] for k in d if k.startswith(EDITED_PREFIX))
-            if edited:
-                actions[-1]["edited_fields"] = edited
-        actions.sort(key=lambda a: a["action_id"])
-        return actions
-
-    def _summary_snapshot(self) -> Summary | None:
-        s = self._summary
-        if "bullets" not in s:
-            return None
-        return {
-            "bullets": [str(b) for b in s.get("bullets") or []],
-            "risks": [str(r) for r in s.get("risks") or []],
-            "topics": [str(t) for t in s.get("topics") or []],
-            "updated_at": _opt_str(s.get("updated_at")),
-            "model": _opt_str(s.get("model")),
-        }
 
     # ----------------------------------------------------------------- helpers
 
@@ -694,48 +639,36 @@ class TranscriptDoc:
         return seg
 
 
-def _segment_snapshot(seg: Any, speakers: dict[str, str]) -> Segment | None:
-    if not isinstance(seg, Map):
-        raise TypeError("not a map")
-    # One read of the map instead of a lookup per field: snapshots of long meetings
-    # spend most of their time crossing into pycrdt.
-    fields = dict(seg.items())
-    asr = fields["asr"]
-    if not isinstance(asr, dict):
-        raise TypeError("no ASR fields")
-    human_key = fields.get("human_key")
-    if fields.get("deleted_by") or (asr.get("deleted") and human_key is None):
-        return None
-    key = human_key or asr.get("text_key")
-    speaker = _opt_str(asr.get("speaker"))
-    return {
-        "segment_id": str(fields["segment_id"]),
-        "text": str(asr["text"]) if key is None else str(fields["texts"][key]),
-        "t0": float(asr["t0"]),
-        "t1": float(asr["t1"]),
-        "speaker": speakers.get(speaker, speaker) if speaker is not None else None,
-        "speaker_id": speaker,
-        "conf": None if asr.get("conf") is None else float(asr["conf"]),
-        "rev": int(asr["rev"]),
-        "final": bool(asr.get("final", False)),
-        "words": [(str(w), float(a), float(b), float(p)) for w, a, b, p in asr.get("words") or []],
-        "lang": _opt_str(asr.get("lang")),
-        "source": "human" if human_key is not None else "asr",
-        "edited_by": _opt_str(fields.get("edited_by")),
-        "edited_at": _opt_str(fields.get("edited_at")),
-        "asr_text": str(asr["text"]) if human_key is not None else None,
-    }
-
-
 def _shown_key(seg: Map[Any], asr: dict[str, Any]) -> str | None:
     """The key of the displayed Y.Text; None for an unedited partial."""
     key = seg.get("human_key") or asr.get("text_key")
-    return None if key is None else str(key)
+    if key is not None and not isinstance(key, str):
+        raise CorruptUpdateError(f"segment {seg.get('segment_id')!r} names its text by {key!r}")
+    return key
 
 
 def _shown_text(seg: Map[Any], asr: dict[str, Any]) -> str:
     key = _shown_key(seg, asr)
-    return str(asr["text"]) if key is None else str(cast(Map[Text], seg["texts"])[key])
+    if key is None:
+        return str(asr.get("text", ""))
+    try:
+        return text_at(seg.get("texts"), key, "its text key")
+    except Bad as exc:
+        raise CorruptUpdateError(f"segment {seg.get('segment_id')!r}: {exc}") from None
+
+
+def _ytext(seg: Map[Any], key: str) -> Text:
+    text = _texts_of(seg).get(key)
+    if not isinstance(text, Text):
+        raise CorruptUpdateError(f"segment {seg.get('segment_id')!r} has no Y.Text {key!r}")
+    return text
+
+
+def _texts_of(seg: Map[Any]) -> Map[Text]:
+    texts = seg.get("texts")
+    if not isinstance(texts, Map):
+        raise CorruptUpdateError(f"segment {seg.get('segment_id')!r} has no texts map")
+    return cast(Map[Text], texts)
 
 
 def _asr_of(seg: Map[Any]) -> dict[str, Any]:
@@ -743,16 +676,6 @@ def _asr_of(seg: Map[Any]) -> dict[str, Any]:
     if not isinstance(asr, dict):
         raise CorruptUpdateError(f"segment {seg.get('segment_id')!r} has no ASR fields")
     return asr
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _span(value: Any) -> dict[str, int] | None:
-    if not isinstance(value, dict):
-        return None
-    return {"from": int(value.get("from", 0)), "to": int(value.get("to", 0))}
 
 
 def _check_segment_id(segment_id: str) -> None:
@@ -763,16 +686,6 @@ def _check_segment_id(segment_id: str) -> None:
 def _check_rev(rev: int) -> None:
     if isinstance(rev, bool) or not isinstance(rev, int) or rev < 1:
         raise InvalidTranscriptError(f"rev must be an integer >= 1, got {rev!r}")
-
-
-def is_finite_number(value: object) -> bool:
-    """A real number that fits a float and is not NaN or infinite (bools are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def _check_times(t0: float, t1: float, *, what: str) -> None:

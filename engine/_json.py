@@ -9,10 +9,12 @@ Shape::
      "actions": [{"action_id", "text", "owner", "due", "status", "conf",
                   "segment_ids", "source_span", "origin"}],
      "summary": {"bullets", "risks", "topics", "updated_at", "model"} | null,
-     "meta": {"org_id", "model", "upload_audio", "retention_days", "vocabulary"}}
+     "meta": {"org_id", "model", "upload_audio", "retention_days", "vocabulary"},
+     "unreadable": [{"root", "key", "reason"}]}
 
 Readers need only ``transcript_id`` and, per segment, ``segment_id``, ``t0``, ``t1`` and
-``text``; everything else is optional and defaults sensibly.
+``text``; everything else is optional and defaults sensibly. ``unreadable``, present only
+when the doc held parts it could not read (left out of the export), is not imported.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._doc import HUMAN_ACTION_FIELDS, TranscriptDoc, is_finite_number
+from ._doc import HUMAN_ACTION_FIELDS, TranscriptDoc
 from ._errors import InvalidTranscriptError
+from ._read import is_finite_number
 from ._schema import ACTION_STATUSES, Origin, Segment, Snapshot
 
 FORMAT_VERSION = 1
@@ -37,7 +40,7 @@ def to_json(snapshot: Snapshot) -> dict[str, Any]:
         'ñu'
     """
     meta = snapshot["meta"]
-    return {
+    data = {
         "format": FORMAT_VERSION,
         "transcript_id": meta["transcript_id"],
         "title": meta["title"],
@@ -54,6 +57,9 @@ def to_json(snapshot: Snapshot) -> dict[str, Any]:
             "vocabulary": meta["vocabulary"],
         },
     }
+    if snapshot["unreadable"]:
+        data["unreadable"] = [dict(u) for u in snapshot["unreadable"]]
+    return data
 
 
 def dumps(snapshot: Snapshot) -> str:

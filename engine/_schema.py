@@ -103,8 +103,21 @@ class Summary(TypedDict):
     model: str | None
 
 
+class Unreadable(TypedDict):
+    """A part of the doc that is not of the documented shape, so was left out of a snapshot.
+
+    ``root`` is the root type (``segments``, ``actions``, ``summary``, ``meta``,
+    ``speakers``), ``key`` the entry or field in it, ``reason`` what is wrong with it.
+    """
+
+    root: str
+    key: str
+    reason: str
+
+
 class Snapshot(TypedDict):
     meta: Meta
     segments: list[Segment]
     actions: list[Action]
     summary: Summary | None
+    unreadable: list[Unreadable]  # empty for a doc only Minuta's own writers wrote

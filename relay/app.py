@@ -11,6 +11,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,24 +33,44 @@ from engine import (
     Origin,
     TranscriptDoc,
     clean_vocabulary,
-    export,
 )
 
-from .auth import Claims, TokenConfig, TokenError, issue_pair, verify, verify_password
-from .db import AuditEvent, DocUpdate, Transcript, User, check_migrated, writer
+from . import errors
+from .auth import (
+    AuthError,
+    Claims,
+    LoginGate,
+    LoginLimits,
+    TokenConfig,
+    TokenError,
+    read_object,
+    verify,
+)
+from .db import (
+    AuditEvent,
+    DeletedTranscript,
+    DocUpdate,
+    Transcript,
+    check_migrated,
+    writer,
+)
+from .errors import ApiError
+from .fanout import Outbox, PeerTooSlowError, SendBudget
+from .inputs import LANGUAGE_CHARS, MAX_INT_ARG, TITLE_CHARS, int_arg, json_object, text_field
 from .limits import ConnectionLimits, KeyedBuckets, Throttle
 from .metrics import CONTENT_TYPE, Metrics, ReconnectTracker
 from .openapi import OPENAPI
 from .projections import Projector
 from .protocol import MAX_FRAME_BYTES, ProtocolError
+from .reading import read_part
 from .rooms import Accepted, Connection, Room, RoomClosedError, Rooms
-from .updates import UpdateLog
+from .updates import TranscriptGoneError, UpdateLog
 from .workers import Backend, WorkerOptions, Workers
+from .wsconnection import ABORT, BoundedWebsocketConnection
 
 # Close codes sent after accept, so browsers (y-websocket) stop retrying: 4400-4499.
 CLOSE_MALFORMED = 4400
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
 # Updates a connection may have applied and not yet acknowledged.
@@ -68,7 +89,7 @@ PLACEHOLDER_PAGE = """<!doctype html>
 live sync is at <code>/sync/&lt;transcript_id&gt;?token=&hellip;</code>.</p>
 </body></html>
 """
-_STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\.(js|css|png|svg|ico|map)$")
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.(js|css|png|svg|ico|map)$")
 _TRANSCRIPT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -86,12 +107,7 @@ class RelayConfig:
     backend: Backend | None = None  # the workers' (default: the heuristics)
     workers: WorkerOptions = field(default_factory=WorkerOptions)
     run_workers: bool = True  # False: ``minuta worker`` runs them in another process
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+    login: LoginLimits = field(default_factory=LoginLimits)
 
 
 @dataclass(frozen=True)
@@ -108,12 +124,15 @@ class Services:
 def create_app(config: RelayConfig, services: Services) -> Quart:
     check_migrated(config.engine)
     app = Quart("minuta-relay")
+    # Bounded receive queues: a peer that sends faster than it is read is pushed back.
+    app.asgi_websocket_class = BoundedWebsocketConnection
     app.config["MAX_CONTENT_LENGTH"] = 1 * 2**20
     engine = config.engine
 
     metrics = services.metrics
     reconnects = ReconnectTracker()
     connects = KeyedBuckets(config.limits.connects)
+    send_budget = SendBudget(config.limits.behind_total_bytes)
 
     def rooms() -> Rooms:
         return services.rooms
@@ -135,6 +154,8 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                 )
             )
 
+    logins = LoginGate(engine, config.tokens, audit, config.login)
+
     def bearer() -> Claims:
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
@@ -143,9 +164,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         except TokenError as exc:
             raise ApiError(401, str(exc)) from None
 
-    @app.errorhandler(ApiError)
-    async def api_error(exc: ApiError) -> ResponseReturnValue:
-        return jsonify({"error": str(exc)}), exc.status
+    errors.install(app)
 
     web_dir = config.web_dir or Path(WEB_DIST)
 
@@ -182,53 +201,28 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
 
     @app.post("/auth/login")
     async def login() -> ResponseReturnValue:
-        body = await request.get_json(silent=True) or {}
-        username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise ApiError(400, 'send {"username", "password"}')
-
-        def check() -> dict[str, Any] | None:
-            with Session(engine) as session:
-                user = session.scalars(select(User).filter_by(username=username)).first()
-                if (
-                    user is None
-                    or user.disabled
-                    or not verify_password(user.password_hash, password)
-                ):
-                    return None
-                return {"username": user.username, "org_id": user.org_id, "role": user.role}
-
-        user = await run_db(check)
-        if user is None:
-            await run_db(audit, "reject", None, reason="bad login", username=username)
-            raise ApiError(401, "wrong username or password")
-        pair = issue_pair(config.tokens, **user)
-        claims = verify(config.tokens, pair["access_token"])
-        await run_db(audit, "login", claims)
-        return jsonify(pair)
+        body = await read_object(request, config.login.max_body_bytes)
+        return jsonify(await logins.login(body, request.remote_addr or "?"))
 
     @app.post("/auth/refresh")
     async def refresh() -> ResponseReturnValue:
-        body = await request.get_json(silent=True) or {}
-        try:
-            claims = verify(config.tokens, body.get("refresh_token"), kind="refresh")
-        except TokenError as exc:
-            raise ApiError(401, str(exc)) from None
-        return jsonify(
-            issue_pair(
-                config.tokens, username=claims.username, org_id=claims.org_id, role=claims.role
-            )
-        )
+        body = await read_object(request, config.login.max_body_bytes)
+        return jsonify(await logins.refresh(body, request.remote_addr or "?"))
+
+    @app.errorhandler(AuthError)
+    async def auth_error(exc: AuthError) -> ResponseReturnValue:
+        if exc.status in (429, 503):
+            metrics.rejected.labels("login_rate").inc()
+        return jsonify({"error": str(exc)}), exc.status, exc.headers()
 
     @app.post("/transcripts")
     async def create_transcript() -> ResponseReturnValue:
         claims = bearer()
         if claims.role == "viewer":
             raise ApiError(403, "viewers cannot create transcripts")
-        body = await request.get_json(silent=True) or {}
-        title, language = body.get("title", ""), body.get("language")
-        if not isinstance(title, str) or (language is not None and not isinstance(language, str)):
-            raise ApiError(400, "title and language must be strings")
+        body = json_object(await request.get_json(silent=True) or {})
+        title = text_field(body, "title", max_chars=TITLE_CHARS, default="") or ""
+        language = text_field(body, "language", max_chars=LANGUAGE_CHARS)
         transcript_id = body.get("transcript_id") or f"t-{uuid.uuid4().hex[:16]}"
         if not isinstance(transcript_id, str) or not _TRANSCRIPT_ID.match(transcript_id):
             raise ApiError(400, "transcript_id: letters, digits, '.', '_' and '-', up to 128")
@@ -240,6 +234,8 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             with Session(writer(engine)) as session, session.begin():
                 if session.get(Transcript, transcript_id) is not None:
                     return False
+                if session.get(DeletedTranscript, transcript_id) is not None:
+                    return False  # deleted ids are never reused, by anyone
                 session.add(
                     Transcript(
                         transcript_id=transcript_id,
@@ -253,7 +249,9 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                 return True
 
         if not await run_db(insert):
-            raise ApiError(409, f"transcript {transcript_id} exists already")
+            # The same answer whoever holds the id (this org, another, or a deleted
+            # transcript): the answer must not tell which ids another org uses.
+            raise ApiError(409, f"transcript_id {transcript_id} is not available")
         if body.get("client_doc") is True:
             # The client (an agent that started offline) brings the doc, meta included:
             # a second set of meta values from us would race with its own.
@@ -269,9 +267,12 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     @app.get("/transcripts")
     async def list_transcripts() -> ResponseReturnValue:
         claims = bearer()
-        limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
-        offset = max(request.args.get("offset", 0, type=int) or 0, 0)
-        title = request.args.get("q", "").strip()[:200]
+        args = request.args
+        limit = int_arg(args.get("limit"), "limit", default=50, low=1, high=200)
+        offset = int_arg(args.get("offset"), "offset", default=0, low=0, high=MAX_INT_ARG)
+        # A search: a NUL (which PostgreSQL refuses) can only be noise in it.
+        q = (args.get("q") or "").replace("\x00", "")
+        title = (text_field({"q": q}, "q", max_chars=200, default="") or "").strip()
         where = [Transcript.org_id == claims.org_id]
         if title:
             # A plain substring: the user's % and _ are not wildcards.
@@ -341,16 +342,6 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         await run_db(audit, "edit", claims, transcript_id, fields=["vocabulary"])
         return jsonify({"transcript_id": transcript_id, "vocabulary": terms})
 
-    async def current_doc(transcript_id: str) -> TranscriptDoc:
-        """The merged doc: the open room's, or one loaded from the stored updates."""
-        room = services.rooms.get(transcript_id)
-        if room is not None:
-            return TranscriptDoc(room.doc)
-        doc = TranscriptDoc()
-        for data in await services.log.load(transcript_id):
-            doc.apply_update(data)
-        return doc
-
     async def visible(transcript_id: str, claims: Claims) -> dict[str, Any]:
         row = await run_db(_find, engine, transcript_id)
         if row is None or row["org_id"] != claims.org_id:
@@ -361,7 +352,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     async def get_summary(transcript_id: str) -> ResponseReturnValue:
         claims = bearer()
         await visible(transcript_id, claims)
-        return jsonify((await current_doc(transcript_id)).snapshot()["summary"] or {})
+        return jsonify(await read_part(rooms(), services.log, transcript_id, "summary") or {})
 
     @app.post("/transcripts/<transcript_id>/summary")
     async def regenerate_summary(transcript_id: str) -> ResponseReturnValue:
@@ -375,13 +366,13 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         except RoomClosedError:
             raise ApiError(503, "the relay could not store the summary: try again") from None
         await run_db(audit, "regenerate", claims, transcript_id)
-        return jsonify((await current_doc(transcript_id)).snapshot()["summary"] or {})
+        return jsonify(await read_part(rooms(), services.log, transcript_id, "summary") or {})
 
     @app.get("/transcripts/<transcript_id>/actions")
     async def get_actions(transcript_id: str) -> ResponseReturnValue:
         claims = bearer()
         await visible(transcript_id, claims)
-        return jsonify((await current_doc(transcript_id)).snapshot()["actions"])
+        return jsonify(await read_part(rooms(), services.log, transcript_id, "actions"))
 
     @app.get("/transcripts/<transcript_id>/export")
     async def export_transcript(transcript_id: str) -> ResponseReturnValue:
@@ -390,7 +381,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         fmt = request.args.get("fmt", "md")
         if fmt not in FORMATS:
             raise ApiError(400, f"fmt must be one of {', '.join(FORMATS)}")
-        body = export((await current_doc(transcript_id)).snapshot(), fmt)
+        body = await read_part(rooms(), services.log, transcript_id, "export", fmt)
         await run_db(audit, "export", claims, transcript_id, fmt=fmt)
         filename = f"{transcript_id}{EXTENSIONS[fmt]}"
         return (
@@ -411,12 +402,16 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
 
         def remove() -> None:
             with Session(writer(engine)) as session, session.begin():
+                # Locked first: an update log commit in flight for this transcript either
+                # lands before (and is deleted below) or sees the tombstone and is refused.
+                row = session.get(Transcript, transcript_id, with_for_update=True)
+                if row is None:
+                    return
+                session.add(DeletedTranscript(transcript_id=transcript_id, org_id=row.org_id))
                 session.execute(
                     sa_delete(DocUpdate).where(DocUpdate.transcript_id == transcript_id)
                 )
-                row = session.get(Transcript, transcript_id)
-                if row is not None:
-                    session.delete(row)
+                session.delete(row)
 
         for connection in services.rooms.close(transcript_id):
             if connection.close is not None:
@@ -450,21 +445,26 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             return
         if row["org_id"] != claims.org_id:
             await run_db(audit, "reject", claims, transcript_id, reason="other org")
-            await ws.close(CLOSE_FORBIDDEN, "this transcript belongs to another organization")
+            # As for an unknown id: the answer must not tell another org's ids.
+            await ws.close(CLOSE_NOT_FOUND, "no such transcript")
             return
         await run_db(audit, "connect", claims, transcript_id, role=claims.role)
         # Nothing may fail between opening the room and the try that releases it.
         room: Room = await rooms().open(transcript_id)
+        throttle = Throttle(config.limits)
+        # The room's frames go out through an outbox: it never waits for this peer, and
+        # cuts it off once it is too far behind (relay/fanout.py).
+        outbox = Outbox(ws.send, ws.close, config.limits, send_budget, ws.scope.get(ABORT))
         connection = Connection(
-            ws.send,
+            outbox.send,
             claims.username,
             can_write=claims.role != "viewer",
-            close=ws.close,
+            close=outbox.close,
             agent=ws.args.get("client") == "agent",
+            throttle=throttle,
         )
         if reconnects.connected(claims.username, transcript_id):
             metrics.reconnects.inc()
-        throttle = Throttle(config.limits)
         metrics.connections.inc()
         # Frames are read and applied here; their commits are finished, in order, by
         # the settler, which acks all that have committed in one frame.
@@ -485,13 +485,24 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
 
         try:
             async with anyio.create_task_group() as tg:
+                tg.start_soon(outbox.run)
                 tg.start_soon(settler)
                 await room.join(connection)
-                code, reason = await read_frames(room, connection, send, throttle, unsettled)
-                await ws.close(code, reason)
+                # An open socket must not outlive its token: at expiry the client
+                # refreshes and reconnects (4401), and frames after it are not read.
+                code, reason = CLOSE_UNAUTHORIZED, "the token has expired: refresh it"
+                with anyio.move_on_after(claims.seconds_left()):
+                    code, reason = await read_frames(room, connection, send, throttle, unsettled)
+                await outbox.close(code, reason)  # after what is queued for it
+                await outbox.closed.wait()
                 tg.cancel_scope.cancel()
-        except* RoomClosedError:
-            await ws.close(CLOSE_STORE_FAILED, "the relay could not store your update")
+        except* RoomClosedError as failed:
+            if any(isinstance(e.__cause__, TranscriptGoneError) for e in failed.exceptions):
+                await outbox.close_now(CLOSE_NOT_FOUND, "the transcript was deleted")
+            else:
+                await outbox.close_now(CLOSE_STORE_FAILED, "the relay could not store your update")
+        except* PeerTooSlowError:
+            metrics.rejected.labels("behind").inc()
         finally:
             # Quart cancels this handler when the client goes: clean up here.
             with anyio.CancelScope(shield=True), anyio.move_on_after(FORWARD_TIMEOUT_S):
@@ -513,11 +524,13 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
         async with send:
             while True:
                 frame = None
-                with anyio.move_on_after(silence if connection.announced else math.inf):
+                with anyio.move_on_after(silence if connection.announced else math.inf) as wait:
                     frame = await ws.receive()
-                if frame is None:  # a browser that stopped renewing its presence
+                if wait.cancelled_caught:  # a browser that stopped renewing its presence
                     metrics.rejected.labels("silent").inc()
                     return CLOSE_GOING_AWAY, "no presence renewal: reconnect when back"
+                if frame is None:  # Quart's empty binary frame: refused as too short
+                    frame = b""
                 if isinstance(frame, str):
                     frame = frame.encode()
                 if len(frame) > config.max_frame_bytes:
@@ -556,9 +569,16 @@ def _row_json(row: Transcript) -> dict[str, Any]:
         "segment_count": row.segment_count,
         "duration_s": row.duration_s,
         "created_by": row.created_by,
-        "created_at": row.created_at.isoformat() if row.created_at else None,
-        "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
     }
+
+
+def _iso(at: datetime | None) -> str | None:
+    """RFC 3339, with its offset: SQLite gives back the stored UTC time as naive."""
+    if at is None:
+        return None
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).isoformat()
 
 
 def _transcript_json(meta: Any, transcript_id: str) -> dict[str, Any]:

@@ -71,6 +71,14 @@ class ConnectionLimits:
     # instead of lingering until TCP gives up, many minutes later. Agents, which announce
     # nothing, may stay silent as long as they like.
     presence_silence_s: float = 120.0
+    # What the relay queues for a peer that reads slower than its room writes, beyond
+    # what the socket buffers hold (relay/fanout.py): past it the peer is dropped, and
+    # y-websocket reconnects and syncs again, rather than the room waiting for it.
+    # (As much as the byte rate's burst, so a peer that reads what it asks for within its
+    # rate is never cut off; a frame queued for several peers is held once.)
+    behind_bytes: int = 16 * 2**20
+    behind_frames: int = 4096
+    behind_total_bytes: int = 512 * 2**20  # all connections together
 
 
 class Throttle:
@@ -80,6 +88,9 @@ class Throttle:
         >>> throttle = Throttle(ConnectionLimits(frames=RateLimit(1, 1)))
         >>> throttle.delay(10) == 0.0, throttle.delay(10) > 0.9
         (True, True)
+        >>> costly = Throttle(ConnectionLimits(bytes=RateLimit(1000, 1000)))
+        >>> costly.charge(1000); costly.delay(10) > 0
+        True
     """
 
     def __init__(self, limits: ConnectionLimits, clock: Callable[[], float] = time.monotonic):
@@ -88,6 +99,12 @@ class Throttle:
 
     def delay(self, size: int) -> float:
         return max(self.frames.take(), self.bytes.take(size))
+
+    def charge(self, size: int) -> None:
+        """Count ``size`` more bytes against the connection, for what one of its frames
+        cost the relay beyond its own size (a sync step 1 answered with the whole doc):
+        the next frame waits for them."""
+        self.bytes.take(size)
 
 
 class KeyedBuckets:

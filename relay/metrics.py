@@ -113,6 +113,18 @@ class Metrics:
         self.errors = Counter(
             "minuta_background_errors", "Failed snapshots or compactions (retried)", registry=r
         )
+        self.unreadable = Counter(
+            "minuta_unreadable",
+            "Parts of a doc left out of its snapshot as malformed, by root (each counted once)",
+            ["root"],
+            registry=r,
+        )
+        self.task_failures = Counter(
+            "minuta_task_failures",
+            "Background jobs that raised and were restarted, by job",
+            ["task"],
+            registry=r,
+        )
 
     def stored(self, n: int = 1) -> None:
         self.updates.inc(n)

@@ -32,13 +32,20 @@ def _ok(description: str, schema: dict[str, Any] | None = None, status: str = "2
     return {status: response}
 
 
+# Text fields hold no NUL: PostgreSQL cannot store one.
+_NO_NUL = "^[^\\u0000]*$"
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     reasons = {
         400: "Bad request",
         401: "Missing, bad or expired token",
         403: "Not allowed for this role",
         404: "No such transcript in your organization",
-        409: "Already exists",
+        409: "The transcript_id is taken (here, elsewhere or by a deleted transcript)",
+        413: "The body is too large",
+        429: "Too many login attempts: wait for Retry-After seconds",
+        503: "Too many logins at once: wait for Retry-After seconds",
     }
     return {
         str(code): {
@@ -70,8 +77,8 @@ OPENAPI: dict[str, Any] = {
             "`&client=agent`: its transcript is then `live`) speaking the y-websocket protocol, "
             "plus message type 100 (ACK: the relay's state vector once the sender's update "
             "is committed) and 101 (NOTICE: a UTF-8 line). Close codes: 4400 malformed or "
-            "oversized frame, 4401 bad token, 4403 another organization's transcript, 4404 "
-            "unknown transcript, 1011 the relay could not store an update (retry later)."
+            "oversized frame, 4401 bad token, 4404 unknown, deleted or another "
+            "organization's transcript, 1011 the relay could not store an update (retry later)."
         ),
     },
     "components": {
@@ -98,7 +105,10 @@ OPENAPI: dict[str, Any] = {
                     "org_id": {"type": "string"},
                     "title": {"type": "string"},
                     "language": {"type": ["string", "null"]},
-                    "started_at": {"type": ["string", "null"], "format": "date-time"},
+                    "started_at": {
+                        "type": ["string", "null"],
+                        "description": "ISO 8601, as the recording agent wrote it in the doc",
+                    },
                     "segment_count": {"type": "integer"},
                     "duration_s": {"type": "number"},
                     "created_by": {"type": ["string", "null"]},
@@ -200,12 +210,15 @@ OPENAPI: dict[str, Any] = {
                         "type": "object",
                         "required": ["username", "password"],
                         "properties": {
-                            "username": {"type": "string"},
-                            "password": {"type": "string"},
+                            "username": {"type": "string", "maxLength": 128},
+                            "password": {"type": "string", "maxLength": 1024},
                         },
                     }
                 ),
-                "responses": {**_ok("Tokens", _ref("Tokens")), **_errors(400, 401)},
+                "responses": {
+                    **_ok("Tokens", _ref("Tokens")),
+                    **_errors(400, 401, 413, 429, 503),
+                },
             }
         },
         "/auth/refresh": {
@@ -215,10 +228,10 @@ OPENAPI: dict[str, Any] = {
                     {
                         "type": "object",
                         "required": ["refresh_token"],
-                        "properties": {"refresh_token": {"type": "string"}},
+                        "properties": {"refresh_token": {"type": "string", "maxLength": 4096}},
                     }
                 ),
-                "responses": {**_ok("Tokens", _ref("Tokens")), **_errors(401)},
+                "responses": {**_ok("Tokens", _ref("Tokens")), **_errors(400, 401, 413)},
             }
         },
         "/transcripts": {
@@ -229,9 +242,18 @@ OPENAPI: dict[str, Any] = {
                     {
                         "type": "object",
                         "properties": {
-                            "title": {"type": "string"},
-                            "language": {"type": ["string", "null"]},
-                            "transcript_id": {"type": "string", "description": "optional"},
+                            "title": {"type": "string", "maxLength": 500, "pattern": _NO_NUL},
+                            "language": {
+                                "type": ["string", "null"],
+                                "maxLength": 16,
+                                "pattern": _NO_NUL,
+                            },
+                            "transcript_id": {
+                                "type": "string",
+                                "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                                "description": "optional; an id never used before, here or "
+                                "elsewhere",
+                            },
                             "client_doc": {
                                 "type": "boolean",
                                 "description": "the client brings the doc, meta included "
@@ -257,7 +279,12 @@ OPENAPI: dict[str, Any] = {
                     {
                         "name": "offset",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 2**31 - 1,
+                            "default": 0,
+                        },
                     },
                     {
                         "name": "q",
@@ -266,7 +293,7 @@ OPENAPI: dict[str, Any] = {
                         "schema": {"type": "string", "maxLength": 200},
                     },
                 ],
-                "responses": {**_ok("A page", _ref("TranscriptPage")), **_errors(401)},
+                "responses": {**_ok("A page", _ref("TranscriptPage")), **_errors(400, 401)},
             },
         },
         "/transcripts/{transcript_id}": {

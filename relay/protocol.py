@@ -109,9 +109,10 @@ def parse(frame: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     raise ProtocolError(f"unknown message type {frame[0]}")
 
 
-def parse_awareness(payload: bytes) -> list[Presence]:
+def parse_awareness(payload: bytes, *, max_state_bytes: int | None = None) -> list[Presence]:
     """The entries of an awareness payload: a count, then per client its ID, its clock
-    and its JSON state as a length-prefixed string.
+    and its JSON state as a length-prefixed string. States longer than ``max_state_bytes``
+    are not parsed (the caller refuses them: parsing a MiB of JSON costs more than that).
 
     Example:
         >>> parse_awareness(encode_awareness([Presence(7, 1, b'{"user":"ana"}')]))
@@ -133,6 +134,9 @@ def parse_awareness(payload: bytes) -> list[Presence]:
             raise ProtocolError("truncated awareness state")
         state = payload[i : i + length]
         i += length
+        if max_state_bytes is not None and length > max_state_bytes:
+            entries.append(Presence(client_id, clock, state))
+            continue
         try:
             # Browsers JSON.parse it: no NaN or Infinity, which Python would let through.
             json.loads(state.decode(), parse_constant=_no_constant)

@@ -10,38 +10,45 @@ duplicate content) and applies each client update in this order:
    and acknowledge it to the sender with the doc's state vector as it was right after
    this update was applied.
 
-So nothing is acknowledged, or shown to anyone else, before it is on disk. A connection's
-frames are pipelined: ``accept`` applies an update and queues its commit, ``settle``
-finishes it later, so one client is not held to one commit at a time, and several of its
-updates committed together get one acknowledgement. If the commit
-fails the room is closed and dropped: its doc may hold an update the log lacks, and the
-next join reloads it from the log.
+So nothing is acknowledged, or shown to anyone else, before it is on disk (an update
+still waiting for one it depends on is stored too: the ack after that one covers it). A
+connection's frames are pipelined: ``accept`` applies an update and queues its commit,
+``settle`` finishes it later, so one client is not held to one commit at a time, and its
+updates committed together get one acknowledgement. If a commit fails the room is closed
+and dropped: its doc may hold an update the log lacks, and the next join reloads it.
 
 Awareness (presence) frames are relayed as they come, and the room remembers the latest
 state of each client, as the reference y-websocket server does: a connection that joins
 gets everyone's at once (not at their next renewal, up to 15 s later), and when a
 connection leaves, the others are told that its clients are gone (not after their 30 s
-timeout).
+timeout). A connection may set or remove only its own user's clients' states, of a few
+KiB at most (:mod:`relay.presence`).
+
+Nothing here waits for a peer: a connection's ``send`` queues the frame
+(:mod:`relay.fanout`), so one that does not read costs its room nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import anyio
 import anyio.to_process
 from pycrdt import Doc
 
-from engine import TranscriptDoc
+from engine import TranscriptDoc, decode_state
 
-from . import protocol
+from . import presence, protocol
 from .compaction import squash
+from .fanout import Connection as Connection  # re-exported: rooms are joined with it
 from .metrics import Metrics
-from .protocol import GONE, Kind, Presence
-from .updatecheck import InvalidUpdateError, check_state_vector, check_update
+from .presence import MAX_OWNED_CLIENTS as MAX_OWNED_CLIENTS
+from .presence import MAX_STATE_BYTES, Presences
+from .protocol import GONE, Kind
+from .updatecheck import InvalidUpdateError, check_state_vector, clock_ends
 from .updates import Commit, LogClosedError, UpdateLog
 
 # A room stored as this many updates or more (not compacted yet) is loaded through a
@@ -49,15 +56,9 @@ from .updates import Commit, LogClosedError, UpdateLog
 SQUASH_ROWS = 2000
 # An update that changes nothing (the empty update yrs encodes).
 EMPTY_UPDATE = b"\x00\x00"
-# Presence a room remembers. A browser tab announces one client, and only states newer
-# than the room's count as its own (the echoes of others' do not): these caps stop one
-# connection from making the room hold, or replay to each newcomer, much more than that.
-# Beyond them, states are still relayed, only not remembered.
-MAX_OWNED_CLIENTS = 8  # per connection
-MAX_REMEMBERED_STATE = 16 * 2**10  # bytes of JSON
-MAX_REPLAY_BYTES = 2**20  # of states in the frame a newcomer gets
-# Client IDs that left, with their last clock, so that a late echo does not bring them back.
-MAX_GONE = 1024
+# Larger presence states are refused (neither relayed nor remembered), with a notice.
+MAX_REMEMBERED_STATE = MAX_STATE_BYTES
+PRESENCE_CAP = f"presence is limited to {MAX_STATE_BYTES} bytes a client"
 # How long telling the others that a connection's clients are gone may take.
 LEAVE_TIMEOUT_S = 2.0
 
@@ -74,28 +75,6 @@ class Accepted:
 
 class RoomClosedError(Exception):
     """The room failed to store an update and was closed; reconnect to reload it."""
-
-
-@dataclass(eq=False)
-class Connection:
-    """One client in a room: how to send it a frame, and what it may do."""
-
-    send: Callable[[bytes], Awaitable[None]]
-    username: str
-    can_write: bool
-    close: Callable[[int, str], Awaitable[None]] | None = None
-    told_read_only: bool = field(default=False)
-    agent: bool = False  # a recording agent (``?client=agent``): the transcript is live
-    announced: bool = False  # it sent presence, so it renews it (see presence_silence_s)
-
-
-@dataclass
-class _Seen:
-    """The latest awareness state of one client, and the connection that announced it."""
-
-    owner: Connection
-    clock: int
-    state: bytes
 
 
 class Room:
@@ -115,15 +94,17 @@ class Room:
         self.doc: Doc = Doc()
         self.connections: set[Connection] = set()
         self.closed = False
-        self._presence: dict[int, _Seen] = {}  # client ID -> its latest state
-        self._gone: dict[int, int] = {}  # client ID -> the clock it left at
+        self._presence = Presences()
         # yrs reports a transaction only when it changed the doc: a re-sent update (a
         # client echoing what it received) is then acknowledged, not stored or relayed.
         self._changed = False
+        self._version = 0  # of the doc: one more at each change
+        self._whole: tuple[int, bytes] | None = None  # the doc as a sync step 2, and its version
         self.doc.observe(self._on_change)
 
     def _on_change(self, _event: object) -> None:
         self._changed = True
+        self._version += 1
 
     async def load(self) -> None:
         updates = await self.log.load(self.transcript_id)
@@ -136,38 +117,25 @@ class Room:
 
     @property
     def live(self) -> bool:
-        """Whether a recording agent is connected."""
-        return any(connection.agent for connection in self.connections)
+        """Whether a recording agent is connected (an editor's: a viewer records nothing)."""
+        return any(c.agent and c.can_write for c in self.connections)
 
     async def join(self, connection: Connection) -> None:
         """Add a connection and start the sync: our step 1, so it sends what we lack;
         then the others' presence, so it sees who is here now."""
         self.connections.add(connection)
         await connection.send(protocol.sync_step1(self.doc.get_state()))
-        known, size = [], 0
-        for client_id, seen in self._presence.items():
-            size += len(seen.state)
-            if size > MAX_REPLAY_BYTES:
-                break  # the rest show up at their next renewal
-            known.append(Presence(client_id, seen.clock, seen.state))
+        known = self._presence.replay()
         if known:
             await connection.send(protocol.awareness(protocol.encode_awareness(known)))
 
     async def leave(self, connection: Connection) -> None:
-        """Remove a connection, and tell the others that its clients are gone: each at
-        its clock with a null state, as y-protocols' ``removeAwarenessStates`` encodes a
-        remote client's removal (a removal at the same clock wins over the state). A client
-        that comes back announces itself at a newer clock (the web page does so on reconnect).
-
-        Safe in a ``finally``: it does not raise, and it takes at most LEAVE_TIMEOUT_S,
-        cancelled or not.
+        """Remove a connection, and tell the others that its clients are gone (a client
+        that comes back announces itself at a newer clock, as the web page does). Safe in
+        a ``finally``: it does not raise, and takes at most LEAVE_TIMEOUT_S, cancelled or not.
         """
         self.connections.discard(connection)
-        gone = []
-        for client_id, seen in list(self._presence.items()):
-            if seen.owner is connection:
-                gone.append(Presence(client_id, seen.clock, GONE))
-                self._forget(client_id, seen.clock)
+        gone = self._presence.release(connection)
         if not gone or not self.connections:
             return
         frame = protocol.awareness(protocol.encode_awareness(gone))
@@ -176,33 +144,6 @@ class Room:
             async with anyio.create_task_group() as tg:
                 for other in list(self.connections):
                     tg.start_soon(self._send, other, frame)
-
-    def _remember(self, connection: Connection, entries: Sequence[Presence]) -> None:
-        """Keep the states that are news, by y-protocols' rule: a newer clock wins, and
-        so does a removal at the same clock."""
-        for entry in entries:
-            seen = self._presence.get(entry.client_id)
-            last = seen.clock if seen is not None else self._gone.get(entry.client_id, -1)
-            removal_of_known = entry.state == GONE and seen is not None
-            if entry.clock < last or (entry.clock == last and not removal_of_known):
-                continue  # an echo, or older
-            if entry.state == GONE:
-                self._forget(entry.client_id, entry.clock)
-            elif len(entry.state) <= MAX_REMEMBERED_STATE and (
-                (seen is not None and seen.owner is connection)
-                or sum(s.owner is connection for s in self._presence.values()) < MAX_OWNED_CLIENTS
-            ):
-                # Newer than the room's, so the sender's own (from a new connection: the
-                # client reconnected, and its old connection leaving must not remove it).
-                self._presence[entry.client_id] = _Seen(connection, entry.clock, entry.state)
-                self._gone.pop(entry.client_id, None)
-
-    def _forget(self, client_id: int, clock: int) -> None:
-        self._presence.pop(client_id, None)
-        self._gone.pop(client_id, None)
-        self._gone[client_id] = clock  # the newest last, so the oldest goes first
-        if len(self._gone) > MAX_GONE:
-            del self._gone[next(iter(self._gone))]
 
     async def receive(self, connection: Connection, frame: bytes) -> None:
         """Handle one frame from ``connection``, up to its acknowledgement.
@@ -227,40 +168,73 @@ class Room:
             RoomClosedError: the room could not store an earlier update.
         """
         arrived = time.perf_counter()
+        if frame[:1] == bytes([protocol.AWARENESS]) and len(frame) > presence.MAX_FRAME_BYTES:
+            await self._tell_once(connection, PRESENCE_CAP)
+            return None
         message = protocol.parse(frame)
         if message.kind == Kind.SYNC_STEP1:
             try:
                 check_state_vector(message.payload)
             except InvalidUpdateError as exc:
                 raise protocol.ProtocolError(f"not a valid state vector: {exc}") from None
-            await connection.send(protocol.sync_step2(self.doc.get_update(message.payload)))
+            answer = self._sync_step2(message.payload)
+            if connection.throttle is not None:
+                # Its cost is the answer's (the whole doc, for a peer that has none of
+                # it), not the frame's few bytes: a loop of these would stall the relay.
+                connection.throttle.charge(len(answer))
+            await connection.send(answer)
             return None
         if message.kind == Kind.AWARENESS:
-            entries = protocol.parse_awareness(message.payload)
-            connection.announced = True
-            self._remember(connection, [e for e in entries if e.state != GONE])
-            # To the sender too, as the reference server does: a browser alone in a room
-            # hears something every 15 s, and y-websocket reconnects after 30 s of silence.
-            await self._broadcast(protocol.awareness(message.payload), exclude=None)
-            # A goodbye is taken only once relayed: a tab says it and closes at once, the
-            # close cancels this handler, and if that cut the broadcast short, leave()
-            # still holds the state and says the goodbye for it.
-            self._remember(connection, [e for e in entries if e.state == GONE])
+            await self._presence_frame(connection, message.payload)
             return None
         if not connection.can_write:
-            if not connection.told_read_only:  # once is enough
-                connection.told_read_only = True
-                await connection.send(protocol.notice("read-only: your changes are not kept"))
+            await self._tell_once(connection, "read-only: your changes are not kept")
             return None
         return self._apply(message.payload, arrived)
+
+    def _sync_step2(self, state: bytes) -> bytes:
+        """The answer to a sync step 1: what the doc has beyond ``state``. For a peer that
+        has none of it (a newcomer, or a loop of requests), the whole doc, encoded once
+        per version of the doc (a 2-hour transcript takes tens of ms, holding the GIL)."""
+        theirs = decode_state(state)
+        if any(theirs.get(client, 0) for client in decode_state(self.doc.get_state())):
+            return protocol.sync_step2(self.doc.get_update(state))
+        if self._whole is None or self._whole[0] != self._version:
+            self._whole = (self._version, protocol.sync_step2(self.doc.get_update()))
+        return self._whole[1]
+
+    async def _presence_frame(self, connection: Connection, payload: bytes) -> None:
+        entries = protocol.parse_awareness(payload, max_state_bytes=MAX_STATE_BYTES)
+        connection.announced = True
+        allowed = self._presence.admit(connection, entries)
+        if any(len(e.state) > MAX_STATE_BYTES for e in entries):
+            await self._tell_once(connection, PRESENCE_CAP)
+        if not allowed:
+            return
+        if len(allowed) < len(entries):
+            payload = protocol.encode_awareness(allowed)
+        self._presence.remember(connection, [e for e in allowed if e.state != GONE])
+        # To the sender too, as the reference server does: a browser alone in a room
+        # hears something every 15 s, and y-websocket reconnects after 30 s of silence.
+        await self._broadcast(protocol.awareness(payload), exclude=None)
+        # A goodbye is taken only once relayed: a tab says it and closes at once, the
+        # close cancels this handler, and if that cut the broadcast short, leave()
+        # still holds the state and says the goodbye for it.
+        self._presence.remember(connection, [e for e in allowed if e.state == GONE])
+
+    async def _tell_once(self, connection: Connection, notice: str) -> None:
+        if notice not in connection.told:
+            connection.told.add(notice)
+            await connection.send(protocol.notice(notice))
 
     def _apply(self, data: bytes, arrived: float) -> Accepted:
         if self.closed:
             raise RoomClosedError("the room is closed")
         self._changed = False
+        ends: dict[int, int] = {}
         if data != EMPTY_UPDATE:
             try:
-                check_update(data)
+                ends = clock_ends(data)  # checks its structure, too
                 self.doc.apply_update(data)
             except Exception as exc:  # ours, or yrs: ValueError or RuntimeError
                 raise protocol.ProtocolError(f"not a valid update: {exc}") from None
@@ -268,8 +242,12 @@ class Room:
         # of everything applied before it (they were submitted first), so an ack of this
         # state never covers an update that is not on disk.
         state = self.doc.get_state()
+        # Part of it waits for an update it depends on (yrs applies it, unreported, once
+        # that one comes, and the ack after that covers it): store it now.
+        have = decode_state(state)
+        waiting = any(end > have.get(client, 0) for client, end in ends.items())
         try:
-            if self._changed:
+            if self._changed or waiting:
                 return Accepted(self.log.submit(self.transcript_id, data), data, state, arrived)
             # Nothing new (an echo): acknowledge once what came before is committed.
             return Accepted(self.log.submit(self.transcript_id, None), None, state, arrived)
@@ -413,9 +391,7 @@ class Rooms:
 
     async def release(self, room: Room, connection: Connection) -> None:
         """Remove a connection; an empty room is unloaded (its updates are all stored).
-
-        Safe in a ``finally``, like :meth:`Room.leave`.
-        """
+        Safe in a ``finally``, like :meth:`Room.leave`."""
         await room.leave(connection)
         if not room.connections and self._rooms.get(room.transcript_id) is room:
             del self._rooms[room.transcript_id]

@@ -3,9 +3,11 @@
 Shutdown (SIGINT or SIGTERM) is graceful: Hypercorn stops taking connections, queued
 updates are committed, and every pending SQL snapshot is written.
 
-The background jobs (snapshots, compaction) run in their own tasks and stop when an
-event is set, and they log and retry their own failures: cancelling the task that runs
-Hypercorn from outside leaves it serving with no one to finish it.
+The background jobs (snapshots, compaction, workers) run in their own tasks and stop when
+an event is set: cancelling the task that runs Hypercorn from outside leaves it serving
+with no one to finish it. Each is :func:`~relay.supervise.supervised`: whatever a
+document holds, a job's exception is logged, counted and the job restarted, never the
+end of the process.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .compaction import Compactor
 from .metrics import Metrics
 from .projections import Projector
 from .rooms import Room, Rooms
+from .supervise import supervised
 from .updates import UpdateLog
 from .workers import Workers
 
@@ -34,6 +37,12 @@ async def serve_relay(
     *,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
+    # What Hypercorn buffers per connection before the app reads it: each event may be
+    # a whole frame, and one queued is enough to keep reading (relay/wsconnection.py).
+    hypercorn.max_app_queue_size = 1
+    hypercorn.websocket_max_message_size = min(
+        hypercorn.websocket_max_message_size, 2 * config.max_frame_bytes
+    )
     metrics = Metrics()
     async with UpdateLog(config.engine) as log:
         metrics.backlog.set_function(lambda: log.backlog)
@@ -59,10 +68,10 @@ async def serve_relay(
         app = create_app(config, Services(log, rooms, projector, metrics, workers))
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_until, stop, projector.run)
-            tg.start_soon(_until, stop, compactor.run)
+            tg.start_soon(_until, stop, "projector", projector.run, metrics)
+            tg.start_soon(_until, stop, "compaction", compactor.run, metrics)
             if config.run_workers:
-                tg.start_soon(_until, stop, workers.run)
+                tg.start_soon(_until, stop, "workers", workers.run, metrics)
             try:
                 await serve(app, hypercorn, shutdown_trigger=shutdown_trigger)
             finally:
@@ -70,8 +79,13 @@ async def serve_relay(
         await projector.flush_all()
 
 
-async def _until(stop: anyio.Event, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+async def _until(
+    stop: anyio.Event,
+    name: str,
+    job: Callable[[], Coroutine[Any, Any, None]],
+    metrics: Metrics,
+) -> None:
     async with anyio.create_task_group() as tg:
-        tg.start_soon(job)
+        tg.start_soon(supervised, name, job, metrics)
         await stop.wait()
         tg.cancel_scope.cancel()

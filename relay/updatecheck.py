@@ -78,14 +78,16 @@ class _Reader:
     def buf(self) -> None:
         self.skip(self.uint())
 
-    def string(self) -> None:
+    def string(self) -> int:
+        """Skip a string; returns its length in UTF-16 code units (Yjs's clock units)."""
         length = self.uint()
         start = self.i
         self.skip(length)
         try:
-            self.data[start : self.i].decode()
+            text = self.data[start : self.i].decode()
         except UnicodeDecodeError:
             raise InvalidUpdateError("a string is not UTF-8") from None
+        return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
     def var_int(self) -> None:
         byte = self.byte()
@@ -123,15 +125,20 @@ class _Reader:
             raise InvalidUpdateError(f"unknown value type {kind}")
 
 
-def _content(r: _Reader, ref: int) -> None:
+def _content(r: _Reader, ref: int) -> int:
+    """Skip an item's content; returns how many clock ticks it takes."""
     if ref == _DELETED:
-        r.uint()
-    elif ref == _JSON:
-        for _ in range(r.count("JSON values")):
+        return r.uint()
+    if ref == _JSON:
+        n = r.count("JSON values")
+        for _ in range(n):
             r.string()
-    elif ref == _BINARY:
+        return n
+    if ref == _BINARY:
         r.buf()
-    elif ref in (_STRING, _EMBED):
+    elif ref == _STRING:
+        return r.string()
+    elif ref == _EMBED:
         r.string()
     elif ref == _FORMAT:
         r.string()
@@ -143,13 +150,16 @@ def _content(r: _Reader, ref: int) -> None:
         if type_ref in (_XML_ELEMENT, _XML_HOOK):
             r.string()
     elif ref == _ANY:
-        for _ in range(r.count("values")):
+        n = r.count("values")
+        for _ in range(n):
             r.any()
+        return n
     elif ref == _DOC:
         r.string()
         r.any()
     else:
         raise InvalidUpdateError(f"unknown content type {ref}")
+    return 1
 
 
 def _id(r: _Reader) -> None:
@@ -159,16 +169,36 @@ def _id(r: _Reader) -> None:
 
 def check_update(data: bytes) -> None:
     """Raise :class:`InvalidUpdateError` unless ``data`` is a well-formed update (v1)."""
+    clock_ends(data)
+
+
+def clock_ends(data: bytes) -> dict[int, int]:
+    """Per client, the clock just past the last item ``data`` holds or deletes: a doc
+    whose state vector is below it for some client keeps part of the update waiting for
+    a dependency (yrs neither applies nor reports it).
+
+    Example:
+        >>> from pycrdt import Doc, Text
+        >>> doc = Doc(client_id=7)
+        >>> doc["t"] = text = Text("hola")
+        >>> state = doc.get_state(); del text[0:2]
+        >>> clock_ends(doc.get_update()), clock_ends(doc.get_update(state))
+        ({7: 4}, {7: 2})
+
+    Raises:
+        InvalidUpdateError: not a well-formed update (v1).
+    """
+    ends: dict[int, int] = {}
     r = _Reader(data)
     for _ in range(r.count("clients")):
         structs = r.count("structs")
-        r.uint()  # client
-        r.uint()  # clock
+        client = r.uint()
+        clock = r.uint()
         for _ in range(structs):
             info = r.byte()
             ref = info & 0x1F
             if ref in (_GC, _SKIP):
-                r.uint()  # length
+                length = r.uint()
             else:
                 if info & 0x80:
                     _id(r)  # origin
@@ -181,14 +211,20 @@ def check_update(data: bytes) -> None:
                         _id(r)
                     if info & 0x20:
                         r.string()  # the key in a map
-                _content(r, ref)
+                length = _content(r, ref)
+            clock += length
+            if ref != _SKIP:  # a skip is a gap, not content
+                ends[client] = max(ends.get(client, 0), clock)
     for _ in range(r.count("deleting clients")):
-        r.uint()  # client
+        client = r.uint()
         for _ in range(r.count("deleted ranges")):
-            if r.uint() + r.uint() > MAX_SAFE_INTEGER:
+            end = r.uint() + r.uint()
+            if end > MAX_SAFE_INTEGER:
                 raise InvalidUpdateError("deleted range too large")
+            ends[client] = max(ends.get(client, 0), end)
     if r.left():
         raise InvalidUpdateError(f"{r.left()} bytes after the end of the update")
+    return ends
 
 
 def check_state_vector(data: bytes) -> None:

@@ -22,15 +22,21 @@ from typing import cast
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from sqlalchemy import Engine, Table, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
 
-from .db import DocUpdate
+from .db import DeletedTranscript, DocUpdate, Transcript, writer
 
 _TABLE = cast(Table, DocUpdate.__table__)
+_TRANSCRIPTS = cast(Table, Transcript.__table__)
+_DELETED = cast(Table, DeletedTranscript.__table__)
 
 
 class LogClosedError(Exception):
     """An append after the log was closed, or one its writer could not commit."""
+
+
+class TranscriptGoneError(LogClosedError):
+    """An append to a transcript that was deleted: refused, never stored."""
 
 
 @dataclass(eq=False)
@@ -143,23 +149,33 @@ class UpdateLog:
                 else:
                     if updates:
                         for commit, seq in zip(updates, seqs, strict=True):
+                            if seq is None:
+                                commit.error = TranscriptGoneError(
+                                    f"transcript {commit.transcript_id} was deleted"
+                                )
                             commit.seq = seq
                         self.commits += 1
-                        self.appended += len(updates)
+                        self.appended += sum(seq is not None for seq in seqs)
                 for commit in batch:
                     commit.done.set()
                 self.backlog -= len(batch)
 
-    def _commit(self, batch: Sequence[Commit]) -> list[int]:
+    def _commit(self, batch: Sequence[Commit]) -> list[int | None]:
+        """Insert the batch in one transaction; None for an update to a deleted transcript."""
         now = datetime.now(UTC)
-        rows = [
-            {"transcript_id": c.transcript_id, "data": c.data, "received_at": now} for c in batch
-        ]
-        with self.engine.begin() as connection:
-            result = connection.execute(
-                insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True), rows
-            )
-            return [int(seq) for seq in result.scalars()]
+        with writer(self.engine).begin() as connection:
+            gone = _deleted(connection, {c.transcript_id for c in batch})
+            keep = [c for c in batch if c.transcript_id not in gone]
+            rows = [
+                {"transcript_id": c.transcript_id, "data": c.data, "received_at": now} for c in keep
+            ]
+            seqs: dict[int, int] = {}
+            if rows:
+                result = connection.execute(
+                    insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True), rows
+                )
+                seqs = {id(c): int(seq) for c, seq in zip(keep, result.scalars(), strict=True)}
+            return [seqs.get(id(c)) for c in batch]
 
     async def load(self, transcript_id: str) -> list[bytes]:
         """Every stored update of a transcript, in order."""
@@ -245,3 +261,24 @@ class UpdateLog:
                 return True
 
         return await anyio.to_thread.run_sync(run)
+
+
+def _deleted(connection: Connection, transcript_ids: set[str]) -> set[str]:
+    """Which of ``transcript_ids`` were deleted, with their live rows locked until commit.
+
+    The lock is what makes a delete final whatever is in flight: on PostgreSQL the delete
+    takes the transcript's row ``FOR UPDATE``, so it waits for this commit and then
+    deletes what it stored, or this waits for the delete and then sees its tombstone.
+    SQLite serializes the two transactions anyway (both ``BEGIN IMMEDIATE``).
+    """
+    ids = sorted(transcript_ids)
+    connection.execute(
+        select(_TRANSCRIPTS.c.transcript_id)
+        .where(_TRANSCRIPTS.c.transcript_id.in_(ids))
+        .with_for_update(read=True)
+    ).all()
+    return set(
+        connection.execute(
+            select(_DELETED.c.transcript_id).where(_DELETED.c.transcript_id.in_(ids))
+        ).scalars()
+    )

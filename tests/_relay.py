@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +22,13 @@ from typing import Any
 import anyio
 import httpx
 import websockets
+from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection
 
 from engine import Origin, TranscriptDoc, decode_state
 from relay import protocol
 from relay.auth import TokenConfig, issue_pair
+from relay.db import connect
 from relay.protocol import Kind
 
 MINUTA = Path(sys.executable).parent / "minuta"
@@ -134,6 +136,22 @@ class RelayProcess:
         return str(response.json()["transcript_id"])
 
 
+@contextlib.contextmanager
+def running(
+    tmp_path_factory: Any, database_url: str | None = None, extra: Sequence[str] = ()
+) -> Iterator[RelayProcess]:
+    """A relay started on a fresh data folder (and ``database_url``, if given), with the
+    :data:`USERS`; stopped on the way out."""
+    env = relay_env()
+    data = tmp_path_factory.mktemp("relay") / "data"
+    server = RelayProcess(data, env, [*prepare(data, env, database_url), *extra]).start()
+    try:
+        yield server
+    finally:
+        if server.running:
+            server.stop()
+
+
 class SyncClient:
     """A pycrdt replica speaking y-websocket to the relay."""
 
@@ -197,6 +215,16 @@ async def connected(url: str) -> AsyncIterator[SyncClient]:
                 await client.synced.wait()
             yield client
             tg.cancel_scope.cancel()
+
+
+def query(database_url: str, statement: str, **params: Any) -> list[Any]:
+    """The rows of one SQL statement on a relay's database."""
+    engine = connect(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text(statement), params))
+    finally:
+        engine.dispose()
 
 
 def metric(relay: RelayProcess, name: str) -> float:

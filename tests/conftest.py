@@ -29,6 +29,7 @@ import jiwer
 import numpy as np
 import psycopg
 import pytest
+from _relay import RelayProcess, running
 from psycopg import sql
 from psycopg.rows import TupleRow
 from sqlalchemy import Engine
@@ -216,3 +217,23 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A relay's database for a whole module: a SQLite file, then a new PostgreSQL one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'relay.sqlite3'}"
+        return
+    with pg_database(request.getfixturevalue("pg_admin")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[RelayProcess]:
+    """One real relay on ``database_url`` for the module (each test makes its own
+    transcripts)."""
+    with running(tmp_path_factory, database_url) as server:
+        yield server

@@ -374,3 +374,51 @@ def test_a_repetition_loop_is_never_returned(
         longest_repeat(words, options.max_ngram) > options.max_repeats
         or compression_ratio(hyp.text) > options.compression_ratio
     )
+
+
+def _scripted(
+    asr: IncrementalTranscriber, monkeypatch: pytest.MonkeyPatch, fitted: Hypothesis | None
+) -> list[tuple[bool, bool]]:
+    """Make the fitted window answer ``fitted`` and the full window read 5 s of words."""
+    full = Hypothesis(0.0, 5.0, "all the words", [("all", 0.0, 2.0, 0.9), ("words", 2.0, 4.8, 0.9)],
+                      0.9, "en")  # fmt: skip
+    calls: list[tuple[bool, bool]] = []
+
+    def decode(
+        batch: list[tuple[float, np.ndarray]], *, safe: bool, hint: str | None, fit: bool = True
+    ) -> list[Hypothesis | None]:
+        calls.append((safe, fit))
+        return [fitted if fit else full]
+
+    monkeypatch.setattr(asr, "_decode", decode)
+    return calls
+
+
+def test_a_final_the_fitted_window_loops_on_is_read_in_a_full_window(
+    tiny_en: IncrementalTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = Hypothesis(0.0, 5.0, "and and and", [("and", 0.1, 0.3, 0.2)] * 3, 0.2, "en",
+                      dropped="compression")  # fmt: skip
+    calls = _scripted(tiny_en, monkeypatch, loop)
+    hyp = tiny_en.transcribe(np.zeros(5 * 16_000, np.int16), t0=0.0)
+    assert hyp is not None and hyp.text == "all the words"
+    assert calls == [(False, True), (True, True), (False, False)]  # plain, safe, full window
+
+
+def test_a_final_the_fitted_window_starts_late_on_is_read_in_a_full_window(
+    tiny_en: IncrementalTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    late = Hypothesis(0.0, 5.0, "20th", [("20th", 3.7, 5.0, 0.4)], 0.4, "en")
+    calls = _scripted(tiny_en, monkeypatch, late)
+    hyp = tiny_en.transcribe(np.zeros(5 * 16_000, np.int16), t0=0.0)
+    assert hyp is not None and hyp.text == "all the words"
+    assert calls == [(False, True), (False, False)]
+
+
+def test_nothing_heard_in_the_fitted_window_is_not_decoded_again(
+    tiny_en: IncrementalTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Noise, most likely: a second look in a full window could only invent.
+    calls = _scripted(tiny_en, monkeypatch, None)
+    assert tiny_en.transcribe(np.zeros(5 * 16_000, np.int16), t0=0.0) is None
+    assert calls == [(False, True)]

@@ -63,12 +63,13 @@ from relay.db._schema import head_revision, normalize_url
 MINUTA = Path(sys.executable).parent / "minuta"
 PG_HOST_URL = "postgresql://postgres@127.0.0.1"
 PG_ADMIN_URL = f"{PG_HOST_URL}/postgres"
-HEAD = "0001"
+HEAD = "0002"
 PASSWORD = "correct horse battery"
 
 TABLES: dict[str, set[str]] = {
     "orgs": {"org_id", "name", "created_at"},
     "users": {"user_id", "username", "org_id", "role", "password_hash", "disabled", "created_at"},
+    "deleted_transcripts": {"transcript_id", "org_id", "deleted_at"},
     "transcripts": {
         "transcript_id",
         "org_id",
@@ -213,6 +214,7 @@ def test_tables_and_columns(migrated: Engine) -> None:
     assert primary_keys == {
         "orgs": ["org_id"],
         "users": ["user_id"],
+        "deleted_transcripts": ["transcript_id"],
         "transcripts": ["transcript_id"],
         "segments": ["transcript_id", "segment_id"],
         "actions": ["transcript_id", "action_id"],
@@ -655,20 +657,20 @@ def test_help(command: list[str]) -> None:
 def test_db_upgrade_data_dir(tmp_path: Path, engines: Callable[[str | URL], Engine]) -> None:
     data_dir = tmp_path / "relay data"
     out = assert_ok(minuta("db", "upgrade", "--data-dir", data_dir))
-    assert out.startswith("Upgraded ") and "from empty to migration 0001" in out
+    assert out.startswith("Upgraded ") and f"from empty to migration {HEAD}" in out
     assert str(data_dir.resolve() / "minuta.sqlite3") in out
     assert (data_dir / "minuta.sqlite3").is_file()
     out = assert_ok(minuta("db", "upgrade", "--data-dir", data_dir))
-    assert "up to date (migration 0001)" in out
+    assert f"up to date (migration {HEAD})" in out
     check_migrated(engines(default_database_url(data_dir)))
 
 
 def test_db_upgrade_postgresql(pg_url: str, engines: Callable[[str | URL], Engine]) -> None:
     out = assert_ok(minuta("db", "upgrade", "--database-url", pg_url))
     assert "Upgraded postgresql+psycopg://postgres@127.0.0.1/" in out
-    assert "from empty to migration 0001" in out
+    assert f"from empty to migration {HEAD}" in out
     check_migrated(engines(pg_url))
-    assert "up to date (migration 0001)" in assert_ok(
+    assert f"up to date (migration {HEAD})" in assert_ok(
         minuta("db", "upgrade", "--database-url", pg_url)
     )
 

@@ -1,7 +1,11 @@
-"""``minuta users add USERNAME --org ORG --role admin|editor|viewer``: a relay account.
+"""``minuta users add|disable|enable|set-role``: the relay's accounts.
 
-The password comes from ``$MINUTA_PASSWORD``, or a prompt (asked twice). It is stored
-only as an Argon2id hash. The org is created on first use.
+``add USERNAME --org ORG --role admin|editor|viewer`` creates one: the password comes from
+``$MINUTA_PASSWORD``, or a prompt (asked twice), and is stored only as an Argon2id hash;
+the org is created on first use. ``disable USERNAME`` stops the account at its next login
+or token refresh (an access token already issued lasts its 15 minutes, and an open
+websocket closes when that token expires); ``enable USERNAME`` undoes it. ``set-role
+USERNAME --role ROLE`` takes effect at the user's next login or refresh.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +43,17 @@ def register(sub: Any) -> None:
     add.add_argument("--role", required=True, choices=ROLES)
     add_database_arguments(add)
     add.set_defaults(run=run_add)
+    for name, help_text in (("disable", "refuse the account's logins and refreshes"),
+                            ("enable", "let a disabled account sign in again")):  # fmt: skip
+        p_state = actions.add_parser(name, help=help_text, description=__doc__)
+        p_state.add_argument("username", metavar="USERNAME")
+        add_database_arguments(p_state)
+        p_state.set_defaults(run=run_disable if name == "disable" else run_enable)
+    role = actions.add_parser("set-role", help="change an account's role", description=__doc__)
+    role.add_argument("username", metavar="USERNAME")
+    role.add_argument("--role", required=True, choices=ROLES)
+    add_database_arguments(role)
+    role.set_defaults(run=run_set_role)
 
 
 def _password() -> str:
@@ -83,3 +99,40 @@ def run_add(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"Added {username} to {args.org} as {args.role}.")
     return 0
+
+
+def _change(args: argparse.Namespace, change: Callable[[User], None], done: str) -> int:
+    """Apply ``change`` to the user named ``args.username``, then print ``done``."""
+    username = args.username.strip()
+    engine = open_engine(args, "change the user")
+    try:
+        check_migrated(engine)
+        with Session(writer(engine)) as session, session.begin():
+            user = session.query(User).filter_by(username=username).first()
+            if user is None:
+                raise CliError(f"there is no user {username!r}")
+            change(user)
+    except NotMigratedError as exc:
+        raise CliError(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliError(f"cannot change the user: {one_line(exc)}") from None
+    finally:
+        engine.dispose()
+    print(done.format(username=username))
+    return 0
+
+
+def run_disable(args: argparse.Namespace) -> int:
+    return _change(args, lambda user: setattr(user, "disabled", True), "Disabled {username}.")
+
+
+def run_enable(args: argparse.Namespace) -> int:
+    return _change(args, lambda user: setattr(user, "disabled", False), "Enabled {username}.")
+
+
+def run_set_role(args: argparse.Namespace) -> int:
+    return _change(
+        args,
+        lambda user: setattr(user, "role", args.role),
+        f"Set the role of {{username}} to {args.role}.",
+    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -29,3 +32,11 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of a random password, with the same parameters as every user's: verifying
+    against it costs what a real verification costs, so an unknown username does not
+    answer faster than a known one."""
+    return _HASHER.hash(secrets.token_urlsafe(24))

@@ -47,6 +47,10 @@ class Claims:
     kind: Kind
     expires_at: datetime
 
+    def seconds_left(self, now: datetime | None = None) -> float:
+        """Until the token expires (0.0 once it has)."""
+        return max(0.0, (self.expires_at - (now or datetime.now(UTC))).total_seconds())
+
 
 def resolve_secret(secret: str | None, *, dev: bool) -> str:
     """The signing secret, or a clear refusal; ``--dev`` gets a random one per process.

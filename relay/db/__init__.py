@@ -10,6 +10,7 @@ from ._models import ROLES as ROLES
 from ._models import Action as Action
 from ._models import AuditEvent as AuditEvent
 from ._models import Base as Base
+from ._models import DeletedTranscript as DeletedTranscript
 from ._models import DocUpdate as DocUpdate
 from ._models import Org as Org
 from ._models import Segment as Segment
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "DatabaseUrlError",
+    "DeletedTranscript",
     "DocUpdate",
     "NotMigratedError",
     "Org",

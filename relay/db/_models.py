@@ -75,6 +75,18 @@ class Transcript(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
+class DeletedTranscript(Base):
+    """A transcript id that was deleted: it is never stored or created again, by anyone
+    (an update still in flight at the delete, or an agent's offline copy, would bring the
+    deleted content back)."""
+
+    __tablename__ = "deleted_transcripts"
+
+    transcript_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
 class Segment(Base):
     """A projection of one visible segment of the merged doc."""
 

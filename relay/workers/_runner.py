@@ -172,7 +172,13 @@ class Workers:
             if self._lock(transcript_id).locked():
                 continue  # running: its changes are looked at again afterwards
             doc = self.host.peek(transcript_id)
-            changed = self._changed(transcript_id, doc) if doc is not None else 1
+            try:
+                changed = self._changed(transcript_id, doc) if doc is not None else 1
+            except Exception:  # a reader bug: never the end of the workers' loop
+                log.exception("cannot read the final texts of %s", transcript_id)
+                self.metrics.errors.inc()
+                del self._activity[transcript_id]  # the next change looks again
+                continue
             if changed == 0:
                 if now - activity.last >= o.quiet_s:
                     del self._activity[transcript_id]  # nothing final changed
@@ -303,7 +309,9 @@ def _read(doc: TranscriptDoc) -> _Reading:
 
 def _heuristic_run(update: bytes) -> tuple[_Reading, list[ActionItem], SummaryResult]:
     """Read and compute from the encoded doc (in a worker process)."""
-    reading = _read(TranscriptDoc.from_update(update))
+    doc = TranscriptDoc()  # not from_update: a doc without meta reads as "no transcript"
+    doc.apply_update(update)
+    reading = _read(doc)
     backend = HeuristicBackend()
     return (
         reading,
