@@ -28,9 +28,10 @@ log = logging.getLogger("minuta.relay")
 def squash(updates: list[bytes]) -> bytes:
     """The doc that ``updates`` build, as one update (run in a worker process).
 
-    This is exactly what a restart would load. (yrs leaves out an update still waiting
-    for a missing dependency, but the relay stores only updates that changed its doc when
-    they were applied in this order, so replaying them leaves nothing waiting.)
+    This is exactly what a restart would load, but for one case: the relay stores an
+    update that arrived before one it depends on (so that the ack after that one does not
+    cover what is not on disk), and if that dependency never came, yrs leaves the waiting
+    update out here. No ack ever covered it: a state vector counts only what is applied.
 
     Example:
         >>> from pycrdt import Text
