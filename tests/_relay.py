@@ -217,6 +217,17 @@ async def connected(url: str) -> AsyncIterator[SyncClient]:
             tg.cancel_scope.cancel()
 
 
+async def close_code(url: str, frames: Sequence[bytes | str] = ()) -> int | None:
+    """Connect, send ``frames``, and read until the relay closes; its close code."""
+    async with websockets.connect(url) as ws:
+        for frame in frames:
+            await ws.send(frame)
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for _ in ws:
+                pass
+        return ws.close_code
+
+
 def query(database_url: str, statement: str, **params: Any) -> list[Any]:
     """The rows of one SQL statement on a relay's database."""
     engine = connect(database_url)

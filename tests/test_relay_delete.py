@@ -16,7 +16,7 @@ import anyio
 import httpx
 import websockets
 from _relay import RelayProcess as Relay
-from _relay import SyncClient, query
+from _relay import SyncClient, close_code, query
 
 from engine import TranscriptDoc
 
@@ -99,17 +99,7 @@ def test_writes_in_flight_at_the_delete_are_refused_with_4404(relay: Relay) -> N
     transcript_id = relay.create_transcript(editor)
     anyio.run(delete_while_writing, relay, transcript_id)
 
-    async def reconnect() -> int | None:
-        url = f"{relay.ws}/sync/{transcript_id}?token={editor}"
-        async with websockets.connect(url) as ws:
-            try:
-                async for _ in ws:
-                    pass
-            except websockets.ConnectionClosed:
-                pass
-            return ws.close_code
-
-    assert anyio.run(reconnect) == 4404
+    assert anyio.run(close_code, f"{relay.ws}/sync/{transcript_id}?token={editor}") == 4404
 
 
 def test_a_deleted_id_is_never_created_again_by_another_org(

@@ -18,7 +18,16 @@ import anyio
 import httpx
 import pytest
 import websockets
-from _relay import RelayProcess, SyncClient, connected, metric, prepare, relay_env, wait_until
+from _relay import (
+    RelayProcess,
+    SyncClient,
+    close_code,
+    connected,
+    metric,
+    prepare,
+    relay_env,
+    wait_until,
+)
 from sqlalchemy import Engine
 from websockets.asyncio.client import ClientConnection
 
@@ -239,20 +248,11 @@ def test_a_dependent_update_sent_before_its_dependency_is_stored_before_it_is_ac
     assert reloaded.snapshot()["segments"][0]["text"] == "primero, corregido"
 
 
-async def close_code(url: str, frame: bytes | str) -> int | None:
-    async with websockets.connect(url) as ws:
-        await ws.send(frame)
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for _ in ws:
-                pass
-        return ws.close_code
-
-
 def test_an_empty_frame_is_a_protocol_error_not_a_presence_timeout(relay: RelayProcess) -> None:
     token = relay.login("ana")["access_token"]
     url = f"{relay.ws}/sync/{relay.create_transcript(token)}?token={token}"
-    assert anyio.run(close_code, url, b"") == 4400
-    assert anyio.run(close_code, url, "") == 4400
+    assert anyio.run(close_code, url, [b""]) == 4400
+    assert anyio.run(close_code, url, [""]) == 4400
 
 
 def test_a_viewer_cannot_overwrite_or_remove_anothers_presence(relay: RelayProcess) -> None:

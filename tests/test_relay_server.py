@@ -12,7 +12,7 @@ import httpx
 import pytest
 import websockets
 from _relay import RelayProcess as Relay
-from _relay import SyncClient, connected, metric, query, relay_env, wait_until
+from _relay import SyncClient, close_code, connected, metric, query, relay_env, wait_until
 
 from engine import TranscriptDoc, decode_state
 from relay import protocol
@@ -84,18 +84,6 @@ def test_two_clients_co_edit_and_every_update_is_acked(relay: Relay) -> None:
     assert a.doc.snapshot() == b.doc.snapshot()
     assert a.doc.snapshot()["meta"]["title"] == "Reunión"
     assert len(a.acks) >= 1 and len(b.acks) >= 1
-
-
-async def close_code(url: str, frames: list[bytes] = []) -> int | None:  # noqa: B006
-    async with websockets.connect(url) as ws:
-        for frame in frames:
-            await ws.send(frame)
-        try:
-            async for _ in ws:
-                pass
-        except websockets.ConnectionClosed:
-            pass
-        return ws.close_code
 
 
 def test_the_auth_matrix_closes_with_the_right_codes(relay: Relay) -> None:
