@@ -6,16 +6,18 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 WEB = Path(__file__).resolve().parents[1] / "web"
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or not (WEB / "node_modules" / "esbuild").is_dir(),
-    reason="needs node and npm ci --prefix web",
-)
+def need_node(package: str) -> None:
+    """Fail, not skip: the README's test command installs Node's packages, so their
+    absence is a broken set-up, and a skip would hide it."""
+    assert shutil.which("node"), "these tests need Node.js 20+ (see the README's test command)"
+    assert (WEB / "node_modules" / package).is_dir(), f"{package} is missing: npm ci --prefix web"
+
+
 def test_the_committed_build_is_current(tmp_path: Path) -> None:
+    need_node("esbuild")
     subprocess.run(["node", str(WEB / "build.mjs"), str(tmp_path)], check=True, cwd=WEB)
     built = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     committed = {p.name: p.read_bytes() for p in (WEB / "dist").iterdir()}
@@ -52,12 +54,9 @@ def test_the_relay_serves_the_page(tmp_path: Path) -> None:
         relay.stop()
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or not (WEB / "node_modules" / "yjs").is_dir(),
-    reason="needs node and npm ci --prefix web",
-)
 def test_the_pages_doc_rules() -> None:
     """``web/test/*.test.mjs`` under Node's test runner (no browser needed)."""
+    need_node("yjs")
     run = subprocess.run(
         ["node", "--test", "test/"], cwd=WEB, capture_output=True, text=True, check=False
     )
