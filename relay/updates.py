@@ -165,17 +165,19 @@ class UpdateLog:
         now = datetime.now(UTC)
         with writer(self.engine).begin() as connection:
             gone = _deleted(connection, {c.transcript_id for c in batch})
-            keep = [c for c in batch if c.transcript_id not in gone]
             rows = [
-                {"transcript_id": c.transcript_id, "data": c.data, "received_at": now} for c in keep
+                {"transcript_id": c.transcript_id, "data": c.data, "received_at": now}
+                for c in batch
+                if c.transcript_id not in gone
             ]
-            seqs: dict[int, int] = {}
+            stored: list[int] = []
             if rows:
                 result = connection.execute(
                     insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True), rows
                 )
-                seqs = {id(c): int(seq) for c, seq in zip(keep, result.scalars(), strict=True)}
-            return [seqs.get(id(c)) for c in batch]
+                stored = [int(seq) for seq in result.scalars()]
+            seqs = iter(stored)  # in the batch's order, the refused ones left out
+            return [None if c.transcript_id in gone else next(seqs) for c in batch]
 
     async def load(self, transcript_id: str) -> list[bytes]:
         """Every stored update of a transcript, in order."""
