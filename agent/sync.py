@@ -5,6 +5,11 @@
 the same doc. Offline is normal: the local store keeps every change, and on reconnect the
 sync handshake sends whatever the relay lacks. The relay's ACK frames (type 100, its state
 once our update is committed) are consumed here, before the Provider sees the stream.
+
+What the Provider sends larger than the relay's part size (the sync of a long meeting
+recorded offline) goes as several update frames (:func:`engine.split_update`). A close
+that sending again cannot fix (the transcript is gone, or the relay refuses what we send)
+stops the loop, with the relay's reason in :attr:`RelaySync.stopped`.
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ import websockets
 from pycrdt import Provider
 from websockets.asyncio.client import ClientConnection
 
-from engine import TranscriptDoc, decode_state
+from engine import TranscriptDoc, decode_state, split_update
 from relay import protocol
 
 from .credentials import CredentialStore, LoginError, Tokens, refresh
 
+CLOSE_TOO_LARGE = 4413
 # Close codes after which retrying cannot help.
 GIVE_UP = {
+    4400: "the relay refused what this client sent",
     4403: "this transcript belongs to another organization",  # relays before 2026-12
     4404: "no such transcript (unknown, deleted, or another organization's)",
+    4413: "an update too large to send",
 }
 
 
@@ -63,6 +71,7 @@ class _Channel:
         self.on_ack = on_ack
         self.notices: list[str] = []
         self.closed = anyio.Event()
+        self.refused: str | None = None  # why we closed: something we cannot send
         # The relay answers every update frame with one ACK, in order: the difference is
         # what is in flight (deletions included, which state vectors do not show).
         self.unacked = 0
@@ -82,9 +91,26 @@ class _Channel:
             raise StopAsyncIteration from None
 
     async def send(self, message: bytes) -> None:
-        if message[:2] in (bytes([protocol.SYNC, 1]), bytes([protocol.SYNC, 2])):
+        if message[:2] not in (bytes([protocol.SYNC, 1]), bytes([protocol.SYNC, 2])):
+            await self.ws.send(message)
+            return
+        frames = [message]
+        if len(message) > protocol.PART_BYTES:
+            update = protocol.parse(message, max_bytes=len(message)).payload
+            parts = split_update(update, max_bytes=protocol.PART_BYTES)
+            frames = [protocol.update(part) for part in parts]
+        for frame in frames:
+            if len(frame) > protocol.MAX_FRAME_BYTES:
+                # One value larger than a frame (no Minuta client writes one). Sending it
+                # would get the connection closed, and again at every reconnect.
+                self.refused = (
+                    f"frames are limited to {protocol.MAX_FRAME_BYTES} bytes, and one value "
+                    f"in the doc takes {len(frame)}"
+                )
+                await self.ws.close()
+                return
             self.unacked += 1
-        await self.ws.send(message)
+            await self.ws.send(frame)
 
     async def recv(self) -> bytes:
         while True:
@@ -92,8 +118,9 @@ class _Channel:
             if isinstance(frame, str):
                 frame = frame.encode()
             if frame[:1] == bytes([protocol.ACK]):
-                self.unacked = max(0, self.unacked - 1)
-                self.on_ack(protocol.parse_payload(frame))
+                state, frames = protocol.parse_ack(frame)
+                self.unacked = max(0, self.unacked - frames)
+                self.on_ack(state)
             elif frame[:1] == bytes([protocol.NOTICE]):
                 self.notices.append(protocol.parse_payload(frame).decode(errors="replace"))
             else:
@@ -164,9 +191,9 @@ class RelaySync:
     async def run(self) -> None:
         attempt = 0
         while True:
-            code = await self._session()
+            code, reason = await self._session()
             if code is not None and code in GIVE_UP:
-                self.stopped = GIVE_UP[code]
+                self.stopped = GIVE_UP[code] + (f": {reason}" if reason else "")
                 return
             if code == 4401:
                 try:
@@ -181,8 +208,9 @@ class RelaySync:
             attempt = 0 if self.connected.is_set() else attempt + 1
             self.connected = anyio.Event()
 
-    async def _session(self) -> int | None:
-        """One connection, until it closes; returns the close code (None: no connection)."""
+    async def _session(self) -> tuple[int | None, str]:
+        """One connection, until it closes; returns the close code (None: no connection)
+        and reason."""
         try:
             query = urlencode(
                 {"token": self.tokens.access_token}
@@ -190,7 +218,7 @@ class RelaySync:
             )
             ws = await websockets.connect(f"{self.url}?{query}", max_size=protocol.MAX_FRAME_BYTES)
         except (OSError, websockets.InvalidHandshake, TimeoutError):
-            return None
+            return None, ""
         try:
             self.connects += 1
             self.connected.set()
@@ -201,7 +229,9 @@ class RelaySync:
             except (websockets.ConnectionClosed, BaseExceptionGroup) as exc:
                 if not _closed(exc):
                     raise
-            return ws.close_code
+            if channel.refused is not None:
+                return CLOSE_TOO_LARGE, channel.refused
+            return ws.close_code, ws.close_reason or ""
         finally:
             self._channel = None
             # Even when cancelled (the command is done): close, or the socket leaks.

@@ -105,10 +105,11 @@ def small_updates(count: int = 40_000) -> list[bytes]:
 
 
 @functools.cache
-def one_mib_update() -> bytes:
+def update_at_the_limit() -> bytes:
+    """An update whose frame is as large as the relay takes."""
     doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     text = doc.get("t", type=pycrdt.Text)
-    text.insert(0, "x" * (MIB - 64))  # not ``+=``: that empties a Y.Text
+    text.insert(0, "x" * (protocol.MAX_FRAME_BYTES - 64))  # not ``+=``: that empties a Y.Text
     return doc.get_update()
 
 
@@ -130,7 +131,7 @@ def writer_updates(count: int = int(WRITER_RATE * 10)) -> tuple[list[bytes], int
 
 def warm() -> None:
     """Build what the attacks send beforehand, so none of it runs during one."""
-    two_hour_doc(), small_updates(), one_mib_update(), writer_updates()
+    two_hour_doc(), small_updates(), update_at_the_limit(), writer_updates()
 
 
 def awareness_frames(big: bool) -> Iterator[bytes]:
@@ -269,8 +270,8 @@ async def slow_viewer(t: Target, until: float) -> Sent:
 
 
 async def big_updates_viewer(t: Target, until: float) -> Sent:
-    """2. A viewer sending 1 MiB update frames as fast as it can."""
-    return await flood(t.sync_url(t.viewer), itertools.repeat(protocol.update(one_mib_update())),
+    """2. A viewer sending update frames at the frame limit as fast as it can."""
+    return await flood(t.sync_url(t.viewer), itertools.repeat(protocol.update(update_at_the_limit())),
                        until)  # fmt: skip
 
 

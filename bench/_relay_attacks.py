@@ -63,7 +63,7 @@ class Attack:
 ATTACKS = [
     Attack("1. viewer that never reads; a writer sends 50 x 64 KiB updates/s in its room",
            attackers.slow_viewer, seconds=8.0),
-    Attack("2. viewer flooding 1 MiB update frames", attackers.big_updates_viewer),
+    Attack("2. viewer flooding update frames at the 2 MiB limit", attackers.big_updates_viewer),
     Attack("3. editor flooding valid small updates (~150 B revisions of a segment)",
            attackers.small_updates_editor),
     Attack("4a. awareness flood: one client's 1 MiB state", attackers.big_awareness),

@@ -92,14 +92,13 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 import bench.engine as engine_bench  # noqa: E402
-from engine import TranscriptDoc, decode_state  # noqa: E402
+from engine import InvalidUpdateError, TranscriptDoc, check_update, decode_state  # noqa: E402  # noqa: E402
 from relay import protocol  # noqa: E402
 from relay.compaction import Compactor  # noqa: E402
 from relay.db import connect as db_connect  # noqa: E402
 from relay.db import upgrade  # noqa: E402
 from relay.protocol import Kind  # noqa: E402
 from relay.rooms import Rooms  # noqa: E402
-from relay.updatecheck import InvalidUpdateError, check_update  # noqa: E402
 from relay.updates import UpdateLog  # noqa: E402
 
 MINUTA = Path(sys.executable).parent / "minuta"
@@ -548,7 +547,7 @@ class Client:
                     if self.client_id is None:  # one update per ACK (figure 5)
                         covered = len(self.acks) + 1
                     else:
-                        clock = decode_state(protocol.parse_payload(frame)).get(self.client_id, 0)
+                        clock = decode_state(protocol.parse_ack(frame)[0]).get(self.client_id, 0)
                         covered = bisect.bisect_right(self.ends, clock)
                     for _ in range(covered - len(self.acks)):
                         self.acks.append(now)

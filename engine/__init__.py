@@ -27,8 +27,13 @@ from ._schema import Snapshot as Snapshot
 from ._schema import Summary as Summary
 from ._schema import Unreadable as Unreadable
 from ._schema import Word as Word
+from ._split import split_update as split_update
 from ._state import covers as covers
 from ._state import decode_state as decode_state
+from ._updates import InvalidUpdateError as InvalidUpdateError
+from ._updates import check_state_vector as check_state_vector
+from ._updates import check_update as check_update
+from ._updates import clock_ends as clock_ends
 from ._vocabulary import clean_vocabulary as clean_vocabulary
 from .exports import EXTENSIONS as EXTENSIONS
 from .exports import FORMATS as FORMATS
@@ -44,6 +49,7 @@ __all__ = [
     "CorruptUpdateError",
     "Format",
     "InvalidTranscriptError",
+    "InvalidUpdateError",
     "Meta",
     "Origin",
     "Segment",
@@ -54,13 +60,17 @@ __all__ = [
     "UnknownSegmentError",
     "Unreadable",
     "Word",
+    "check_state_vector",
+    "check_update",
     "clean_vocabulary",
+    "clock_ends",
     "covers",
     "decode_state",
     "dumps_json",
     "export",
     "from_json",
     "loads_json",
+    "split_update",
     "to_json",
     "utc_now",
 ]

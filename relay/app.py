@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectSendStream
 from minuta_web import DIST as WEB_DIST
 from quart import Quart, jsonify, request, send_file, websocket
@@ -72,6 +73,7 @@ from .wsconnection import ABORT, BoundedWebsocketConnection
 CLOSE_MALFORMED = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_LARGE = 4413  # a frame over the limit: sending it again cannot help
 CLOSE_STORE_FAILED = 1011  # a server error: the client should retry later
 # Updates a connection may have applied and not yet acknowledged.
 MAX_IN_FLIGHT = 64
@@ -462,6 +464,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
             close=outbox.close,
             agent=ws.args.get("client") == "agent",
             throttle=throttle,
+            parts=outbox.send_parts,
         )
         if reconnects.connected(claims.username, transcript_id):
             metrics.reconnects.inc()
@@ -535,12 +538,16 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
                     frame = frame.encode()
                 if len(frame) > config.max_frame_bytes:
                     metrics.rejected.labels("too_large").inc()
-                    return CLOSE_MALFORMED, f"frames are limited to {config.max_frame_bytes} bytes"
+                    return CLOSE_TOO_LARGE, f"frames are limited to {config.max_frame_bytes} bytes"
                 # Over its rate, a client waits: we stop reading, and TCP slows it down.
                 delay = throttle.delay(len(frame))
                 if delay > 0:
                     metrics.throttled_seconds.inc(delay)
                     await anyio.sleep(delay)
+                else:
+                    # A frame already queued is taken without yielding: let the other
+                    # connections' frames in between, or a burst of 64 holds them back.
+                    await anyio.lowlevel.checkpoint()
                 try:
                     accepted = await room.accept(connection, frame)
                 except ProtocolError as exc:

@@ -9,6 +9,11 @@ since a close frame would wait behind everything it does not read. The y-websock
 reconnects and syncs again. A slow peer costs its room nothing, and the relay at most the
 bound.
 
+The parts of a sync answer (a large doc, :mod:`relay.syncanswer`) are queued all at once,
+in order, outside the bounds: they are the room's cached encoding, shared by every peer,
+and a peer gets its next answer only once the last one is written, so its own reading
+paces it.
+
 Example:
     >>> sent = []
     >>> async def send(frame): sent.append(frame)
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -54,6 +59,16 @@ class Connection:
     announced: bool = False  # it sent presence, so it renews it (see presence_silence_s)
     throttle: Throttle | None = None  # charged for what its frames cost the relay
     told: set[str] = field(default_factory=set)  # the notices it was sent (once each)
+    # Queues the frames of one sync answer, once the previous answer is written.
+    parts: Callable[[Sequence[bytes]], Awaitable[None]] | None = None
+
+    async def send_parts(self, frames: Sequence[bytes]) -> None:
+        """Send the frames of a sync answer, in order."""
+        if self.parts is not None:
+            await self.parts(frames)
+            return
+        for frame in frames:
+            await self.send(frame)
 
 
 @dataclass
@@ -69,6 +84,13 @@ class SendBudget:
 class _Close:
     code: int
     reason: str
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A frame of a sync answer (outside the bounds)."""
+
+    frame: bytes
 
 
 class Outbox:
@@ -92,11 +114,14 @@ class Outbox:
         self._abort = abort
         self._limits = limits
         self._budget = budget
-        self._in, self._out = anyio.create_memory_object_stream[bytes | _Close](math.inf)
+        self._in, self._out = anyio.create_memory_object_stream[bytes | _Part | _Close](math.inf)
         self.queued = 0  # bytes waiting behind the frame being written
         self._writing = 0  # bytes of that frame
         self.behind = False
         self.closed = anyio.Event()  # run() is over: the close was sent, or the peer cut off
+        self._parts_left = 0  # bytes of the sync answer being sent
+        self._parts_done = anyio.Event()
+        self._parts_done.set()
         self._closing = False
         self._close_sent = False
         self._scope = anyio.CancelScope()
@@ -123,6 +148,17 @@ class Outbox:
         self._budget.used += size
         self._in.send_nowait(frame)
 
+    async def send_parts(self, frames: Sequence[bytes]) -> None:
+        """Queue the frames of a sync answer (a :class:`Connection`'s ``parts``), once
+        the previous answer is written: a peer that does not read waits here."""
+        await self._parts_done.wait()
+        if self.behind or self._closing or self.closed.is_set():
+            return
+        self._parts_done = anyio.Event()
+        for frame in frames:
+            self._parts_left += len(frame)
+            self._in.send_nowait(_Part(frame))
+
     async def close(self, code: int, reason: str) -> None:
         """Close after what is queued (a :class:`Connection`'s ``close``); a peer that
         does not take it all within CLOSE_TIMEOUT_S is cut off."""
@@ -144,6 +180,10 @@ class Outbox:
                     if isinstance(item, _Close):
                         await self._close_once(item.code, item.reason)
                         return
+                    if isinstance(item, _Part):
+                        if not await self._send_part(item.frame):
+                            return
+                        continue
                     self.queued -= len(item)
                     self._writing = len(item)
                     try:
@@ -159,6 +199,18 @@ class Outbox:
                     raise PeerTooSlowError(f"{self.queued} bytes behind")
         finally:
             self.release()
+
+    async def _send_part(self, frame: bytes) -> bool:
+        """Write one part; False if the peer is gone."""
+        try:
+            await self._send(frame)
+        except Exception:
+            return False
+        finally:
+            self._parts_left -= len(frame)
+            if not self._parts_left:
+                self._parts_done.set()
+        return True
 
     async def close_now(self, code: int, reason: str) -> None:
         """Close at once, once :meth:`run` is over (what was queued is dropped); a peer
@@ -182,3 +234,4 @@ class Outbox:
         self._in.close()
         self._out.close()
         self.closed.set()
+        self._parts_done.set()

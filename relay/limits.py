@@ -73,10 +73,11 @@ class ConnectionLimits:
     presence_silence_s: float = 120.0
     # What the relay queues for a peer that reads slower than its room writes, beyond
     # what the socket buffers hold (relay/fanout.py): past it the peer is dropped, and
-    # y-websocket reconnects and syncs again, rather than the room waiting for it.
-    # (As much as the byte rate's burst, so a peer that reads what it asks for within its
-    # rate is never cut off; a frame queued for several peers is held once.)
-    behind_bytes: int = 16 * 2**20
+    # y-websocket reconnects and syncs again, rather than the room waiting for it. (What
+    # a peer asks for, a sync answer, does not count: it is paced by the peer's reading.
+    # 8 MiB is minutes of a live meeting's updates; a frame queued for several peers is
+    # held once.)
+    behind_bytes: int = 8 * 2**20
     behind_frames: int = 4096
     behind_total_bytes: int = 512 * 2**20  # all connections together
 

@@ -3,8 +3,8 @@
 A frame is ``[message type][payload]``: SYNC (0) carries step 1 (a state vector), step 2
 or an update, each a length-prefixed byte string; AWARENESS (1) carries presence: each
 client's ID, clock and JSON state. Minuta adds ACK (100, which stock y-websocket clients
-ignore): the relay's state vector once an update from that client is committed, and
-NOTICE (101): a UTF-8 line for the client.
+ignore): the relay's state vector once updates from that client are committed, then how
+many of its update frames that covers; and NOTICE (101): a UTF-8 line for the client.
 
 Checking lengths here is cheap; a frame whose lengths do not add up is refused before yrs
 spends time on it (yrs can take hundreds of ms to reject a crafted update).
@@ -19,7 +19,12 @@ from enum import IntEnum
 
 from pycrdt import write_var_uint
 
-MAX_FRAME_BYTES = 4 * 2**20
+# Frames are capped at 2 MiB: Hypercorn and Quart hold a few copies of each frame, and a
+# flood of 4 MiB frames cost one connection ~26 MiB of RSS (16 is its budget). Minuta's
+# clients send nothing larger than a part.
+MAX_FRAME_BYTES = 2 * 2**20
+# Larger syncs go as several updates of at most this size (engine.split_update).
+PART_BYTES = 2**20 - 16  # a frame of one part fits in 1 MiB, websockets' default limit
 # Clients in one awareness frame: a browser announces itself, and echoes the changes it
 # hears about (a handful); more is no client of ours.
 MAX_AWARENESS_ENTRIES = 64
@@ -170,8 +175,8 @@ def parse_payload(frame: bytes) -> bytes:
     """The payload of a frame with a one-byte type (ACK, NOTICE, AWARENESS).
 
     Example:
-        >>> parse_payload(ack(b"\\x01\\x02"))
-        b'\\x01\\x02'
+        >>> parse_payload(notice("hola"))
+        b'hola'
     """
     return _read_payload(frame, 1)
 
@@ -196,9 +201,28 @@ def awareness(data: bytes) -> bytes:
     return _frame(bytes([AWARENESS]), data)
 
 
-def ack(state: bytes) -> bytes:
-    """Everything in ``state`` (a state vector) is committed on the relay."""
-    return _frame(bytes([ACK]), state)
+def ack(state: bytes, frames: int = 1) -> bytes:
+    """Everything in ``state`` (a state vector) is committed on the relay, and so are the
+    client's next ``frames`` update frames since the last ACK (a browser reads only the
+    state, and ignores what follows it)."""
+    return _frame(bytes([ACK]), state) + write_var_uint(frames)
+
+
+def parse_ack(frame: bytes) -> tuple[bytes, int]:
+    """The state vector of an ACK, and how many update frames it covers.
+
+    Example:
+        >>> parse_ack(ack(b"\\x01\\x02", frames=3))
+        (b'\\x01\\x02', 3)
+    """
+    length, i = _read_var_uint(frame, 1)
+    if i + length > len(frame):
+        raise ProtocolError("truncated ACK")
+    state, i = frame[i : i + length], i + length
+    frames, i = _read_var_uint(frame, i) if i < len(frame) else (1, i)  # relays before 2026-12
+    if i != len(frame):
+        raise ProtocolError("trailing bytes after the ACK")
+    return state, frames
 
 
 def notice(text: str) -> bytes:

@@ -39,7 +39,7 @@ import anyio
 import anyio.to_process
 from pycrdt import Doc
 
-from engine import TranscriptDoc, decode_state
+from engine import InvalidUpdateError, TranscriptDoc, check_state_vector, clock_ends, decode_state
 
 from . import presence, protocol
 from .compaction import squash
@@ -48,7 +48,7 @@ from .metrics import Metrics
 from .presence import MAX_OWNED_CLIENTS as MAX_OWNED_CLIENTS
 from .presence import MAX_STATE_BYTES, Presences
 from .protocol import GONE, Kind
-from .updatecheck import InvalidUpdateError, check_state_vector, clock_ends
+from .syncanswer import SyncAnswers
 from .updates import Commit, LogClosedError, UpdateLog
 
 # A room stored as this many updates or more (not compacted yet) is loaded through a
@@ -99,7 +99,7 @@ class Room:
         # client echoing what it received) is then acknowledged, not stored or relayed.
         self._changed = False
         self._version = 0  # of the doc: one more at each change
-        self._whole: tuple[int, bytes] | None = None  # the doc as a sync step 2, and its version
+        self._answers = SyncAnswers(self.doc)
         self.doc.observe(self._on_change)
 
     def _on_change(self, _event: object) -> None:
@@ -177,12 +177,12 @@ class Room:
                 check_state_vector(message.payload)
             except InvalidUpdateError as exc:
                 raise protocol.ProtocolError(f"not a valid state vector: {exc}") from None
-            answer = self._sync_step2(message.payload)
+            answer = self._answers.frames(message.payload, version=self._version)
             if connection.throttle is not None:
                 # Its cost is the answer's (the whole doc, for a peer that has none of
                 # it), not the frame's few bytes: a loop of these would stall the relay.
-                connection.throttle.charge(len(answer))
-            await connection.send(answer)
+                connection.throttle.charge(sum(map(len, answer)))
+            await connection.send_parts(answer)
             return None
         if message.kind == Kind.AWARENESS:
             await self._presence_frame(connection, message.payload)
@@ -191,17 +191,6 @@ class Room:
             await self._tell_once(connection, "read-only: your changes are not kept")
             return None
         return self._apply(message.payload, arrived)
-
-    def _sync_step2(self, state: bytes) -> bytes:
-        """The answer to a sync step 1: what the doc has beyond ``state``. For a peer that
-        has none of it (a newcomer, or a loop of requests), the whole doc, encoded once
-        per version of the doc (a 2-hour transcript takes tens of ms, holding the GIL)."""
-        theirs = decode_state(state)
-        if any(theirs.get(client, 0) for client in decode_state(self.doc.get_state())):
-            return protocol.sync_step2(self.doc.get_update(state))
-        if self._whole is None or self._whole[0] != self._version:
-            self._whole = (self._version, protocol.sync_step2(self.doc.get_update()))
-        return self._whole[1]
 
     async def _presence_frame(self, connection: Connection, payload: bytes) -> None:
         entries = protocol.parse_awareness(payload, max_state_bytes=MAX_STATE_BYTES)
@@ -263,7 +252,7 @@ class Room:
             RoomClosedError: an update could not be stored.
         """
         await self._relay_committed(connection, accepted)
-        await connection.send(protocol.ack(accepted[-1].state))
+        await connection.send(protocol.ack(accepted[-1].state, frames=len(accepted)))
         now = time.perf_counter()
         for item in accepted:
             self.metrics.ack_seconds.observe(now - item.arrived)

@@ -25,7 +25,7 @@ import websockets
 from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection
 
-from engine import Origin, TranscriptDoc, decode_state
+from engine import Origin, TranscriptDoc, decode_state, split_update
 from relay import protocol
 from relay.auth import TokenConfig, issue_pair
 from relay.db import connect
@@ -186,14 +186,16 @@ class SyncClient:
     async def change(self, fn: Any) -> None:
         state = self.doc.state_vector()
         fn(self.doc)
-        await self.ws.send(protocol.update(self.doc.encode_update(state)))
+        update = self.doc.encode_update(state)
+        for part in split_update(update, max_bytes=protocol.PART_BYTES):
+            await self.ws.send(protocol.update(part))
 
     def acked(self) -> bool:
         """Whether the relay acknowledged everything this replica holds. (Counting acks
         is not enough: the empty reply to the relay's sync step 1 is acked too.)"""
         if not self.acks:
             return False
-        relay = decode_state(protocol.parse_payload(self.acks[-1]))
+        relay = decode_state(protocol.parse_ack(self.acks[-1])[0])
         return all(relay.get(c, 0) >= n for c, n in decode_state(self.doc.state_vector()).items())
 
 

@@ -237,7 +237,7 @@ def test_a_dependent_update_sent_before_its_dependency_is_stored_before_it_is_ac
             await wait_until(lambda: len(client.acks) >= 2)  # sync step 2's and B's
             await client.ws.send(protocol.update(first))
             await wait_until(lambda: len(client.acks) >= 3)
-            acked = protocol.parse_payload(client.acks[-1])
+            acked = protocol.parse_ack(client.acks[-1])[0]
         await wait_until(lambda: rooms_open() == 0, timeout_s=10)
         async with connected(url) as fresh:
             return acked, fresh.doc

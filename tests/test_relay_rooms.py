@@ -112,7 +112,7 @@ def test_pipelined_updates_are_committed_in_order_and_acked_once(engine: Engine)
     assert not any(committed_before)  # accept did not wait for the database
     assert len(stored) == 5
     assert len(ana.acks()) == 1
-    acked = decode_state(protocol.parse_payload(ana.acks()[0]))
+    acked = decode_state(protocol.parse_ack(ana.acks()[0])[0])
     assert covers(acked, decode_state(ana.doc.state_vector()))
     assert sorted(bo.doc.segment_ids()) == [f"s{n}" for n in range(5)]
 

@@ -15,6 +15,7 @@ import os
 import socket
 from typing import Any
 
+from relay import protocol
 from relay.auth import TokenConfig, resolve_secret
 from relay.db import NotMigratedError
 
@@ -33,7 +34,10 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks one)")
     p.add_argument("--dev", action="store_true", help="allow running without JWT_SECRET")
     p.add_argument(
-        "--max-frame-bytes", type=int, default=4 * 2**20, help="largest websocket frame accepted"
+        "--max-frame-bytes",
+        type=int,
+        default=protocol.MAX_FRAME_BYTES,
+        help="largest websocket frame accepted",
     )
     p.add_argument(
         "--max-frames-per-s",

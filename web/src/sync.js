@@ -1,12 +1,24 @@
 // The live connection: a stock y-websocket provider, plus the relay's two extra messages:
 // ACK (100, the relay's state vector once our updates are on its disk) and NOTICE (101, a
 // line of text). From ACKs we know whether every edit of ours is saved.
+//
+// What we send larger than a part (the sync of many edits made offline, a huge paste)
+// goes as several update frames (split.js), as the agent's does: the relay refuses frames
+// over its limit. What the relay sends us in parts, the stock handlers take as they are.
 import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+import * as bc from 'lib0/broadcastchannel'
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import { recordAck, unsavedFrom } from './pending.js'
+import { splitUpdate } from './split.js'
 
 const ACK = 100
 const NOTICE = 101
+const SYNC = 0
+const SYNC_STEP1 = 0
+const UPDATE = 2
+export const PART_BYTES = 2 ** 20 - 16 // relay/protocol.py's: a part's frame fits in 1 MiB
 
 /**
  * Sync `doc` with the relay's room `transcriptId`. Events on the returned object:
@@ -30,6 +42,23 @@ export class Sync extends EventTarget {
     })
     // The handlers array is the provider's own copy: add ours beside the stock ones.
     const handlers = this.provider.messageHandlers
+    const stockSync = handlers[SYNC]
+    handlers[SYNC] = (encoder, decoder, provider, ...rest) => {
+      // The relay's sync step 1: answer it ourselves when the answer needs parts (an
+      // encoder left empty is not sent).
+      const peek = decoding.clone(decoder)
+      if (decoding.readVarUint(peek) === SYNC_STEP1) {
+        const update = Y.encodeStateAsUpdate(doc, decoding.readVarUint8Array(peek))
+        if (update.length > PART_BYTES) return this._sendParts(update)
+      }
+      stockSync(encoder, decoder, provider, ...rest)
+    }
+    // Our own edits, likewise (y-websocket's handler, with parts; destroy() removes it).
+    doc.off('update', this.provider._updateHandler)
+    this.provider._updateHandler = (update, origin) => {
+      if (origin !== this.provider) this._sendParts(update)
+    }
+    doc.on('update', this.provider._updateHandler)
     handlers[ACK] = (_encoder, decoder) => this._onAck(decoding.readVarUint8Array(decoder))
     handlers[NOTICE] = (_encoder, decoder) => {
       const text = new TextDecoder().decode(decoding.readVarUint8Array(decoder))
@@ -97,6 +126,22 @@ export class Sync extends EventTarget {
     removeEventListener('offline', this._onOffline)
     this.session.removeEventListener('tokens', this._onTokens)
     this.provider.destroy()
+  }
+
+  /** Send an update in frames of at most a part each, if connected (else the next sync
+   * sends it). */
+  _sendParts (update) {
+    const provider = this.provider
+    for (const part of splitUpdate(update, PART_BYTES)) {
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, SYNC)
+      encoding.writeVarUint(encoder, UPDATE)
+      encoding.writeVarUint8Array(encoder, part)
+      const frame = encoding.toUint8Array(encoder)
+      const ws = provider.ws
+      if (provider.wsconnected && ws && ws.readyState === ws.OPEN) ws.send(frame)
+      if (provider.bcconnected) bc.publish(provider.bcChannel, frame, provider) // other tabs
+    }
   }
 
   _onAck (stateVector) {

@@ -15,10 +15,12 @@ Example:
     >>> check_update(bytes.fromhex("ffffff7c01070182"))
     Traceback (most recent call last):
     ...
-    relay.updatecheck.InvalidUpdateError: 262143999 clients cannot fit in 4 bytes
+    engine._updates.InvalidUpdateError: 262143999 clients cannot fit in 4 bytes
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 # JavaScript clients cannot represent larger integers exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -167,6 +169,88 @@ def _id(r: _Reader) -> None:
     r.uint()  # clock
 
 
+class Struct(NamedTuple):
+    """Where one struct of an update lies: ``data[start:end]``, its content from
+    ``content`` on (``content == end`` for a GC or skip), and the clocks it takes."""
+
+    client: int
+    clock: int
+    length: int
+    ref: int
+    start: int
+    content: int
+    end: int
+
+
+class Walk(NamedTuple):
+    """An update's structs per client, in order, and where its delete set starts."""
+
+    clients: list[list[Struct]]
+    deletes: int
+
+
+def walk(data: bytes) -> Walk:
+    """Every struct of an update (v1), checking its structure on the way.
+
+    Raises:
+        InvalidUpdateError: not a well-formed update (v1).
+    """
+    r = _Reader(data)
+    clients = []
+    for _ in range(r.count("clients")):
+        structs = r.count("structs")
+        client = r.uint()
+        clock = r.uint()
+        run = []
+        for _ in range(structs):
+            start = r.i
+            info = r.byte()
+            ref = info & 0x1F
+            if ref in (_GC, _SKIP):
+                length = r.uint()
+                content = r.i
+            else:
+                if info & 0x80:
+                    _id(r)  # origin
+                if info & 0x40:
+                    _id(r)  # right origin
+                if not info & 0xC0:  # no origins: the parent is written out
+                    if r.uint() == 1:
+                        r.string()  # a root type's name
+                    else:
+                        _id(r)
+                    if info & 0x20:
+                        r.string()  # the key in a map
+                content = r.i
+                length = _content(r, ref)
+            run.append(Struct(client, clock, length, ref, start, content, r.i))
+            clock += length
+        clients.append(run)
+    return Walk(clients, r.i)
+
+
+def deleted_ranges(data: bytes, start: int) -> list[tuple[int, int, int]]:
+    """The delete set of an update, from ``start`` (:attr:`Walk.deletes`): per range,
+    its client, clock and length.
+
+    Raises:
+        InvalidUpdateError: not a well-formed delete set, or bytes after it.
+    """
+    r = _Reader(data)
+    r.i = start
+    ranges = []
+    for _ in range(r.count("deleting clients")):
+        client = r.uint()
+        for _ in range(r.count("deleted ranges")):
+            clock, length = r.uint(), r.uint()
+            if clock + length > MAX_SAFE_INTEGER:
+                raise InvalidUpdateError("deleted range too large")
+            ranges.append((client, clock, length))
+    if r.left():
+        raise InvalidUpdateError(f"{r.left()} bytes after the end of the update")
+    return ranges
+
+
 def check_update(data: bytes) -> None:
     """Raise :class:`InvalidUpdateError` unless ``data`` is a well-formed update (v1)."""
     clock_ends(data)
@@ -189,41 +273,14 @@ def clock_ends(data: bytes) -> dict[int, int]:
         InvalidUpdateError: not a well-formed update (v1).
     """
     ends: dict[int, int] = {}
-    r = _Reader(data)
-    for _ in range(r.count("clients")):
-        structs = r.count("structs")
-        client = r.uint()
-        clock = r.uint()
-        for _ in range(structs):
-            info = r.byte()
-            ref = info & 0x1F
-            if ref in (_GC, _SKIP):
-                length = r.uint()
-            else:
-                if info & 0x80:
-                    _id(r)  # origin
-                if info & 0x40:
-                    _id(r)  # right origin
-                if not info & 0xC0:  # no origins: the parent is written out
-                    if r.uint() == 1:
-                        r.string()  # a root type's name
-                    else:
-                        _id(r)
-                    if info & 0x20:
-                        r.string()  # the key in a map
-                length = _content(r, ref)
-            clock += length
-            if ref != _SKIP:  # a skip is a gap, not content
-                ends[client] = max(ends.get(client, 0), clock)
-    for _ in range(r.count("deleting clients")):
-        client = r.uint()
-        for _ in range(r.count("deleted ranges")):
-            end = r.uint() + r.uint()
-            if end > MAX_SAFE_INTEGER:
-                raise InvalidUpdateError("deleted range too large")
-            ends[client] = max(ends.get(client, 0), end)
-    if r.left():
-        raise InvalidUpdateError(f"{r.left()} bytes after the end of the update")
+    found = walk(data)
+    for run in found.clients:
+        for struct in run:
+            if struct.ref != _SKIP:  # a skip is a gap, not content
+                end = struct.clock + struct.length
+                ends[struct.client] = max(ends.get(struct.client, 0), end)
+    for client, clock, length in deleted_ranges(data, found.deletes):
+        ends[client] = max(ends.get(client, 0), clock + length)
     return ends
 
 
