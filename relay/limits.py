@@ -60,8 +60,8 @@ class TokenBucket:
 class ConnectionLimits:
     """What one websocket connection may send."""
 
-    frames: RateLimit = RateLimit(per_s=2000, burst=4000)
-    bytes: RateLimit = RateLimit(per_s=4 * 2**20, burst=16 * 2**20)
+    frames: RateLimit = RateLimit(per_s=1000, burst=2000)
+    bytes: RateLimit = RateLimit(per_s=4 * 2**20, burst=8 * 2**20)
     # New connections per user (and, before a token is checked, per address): a page
     # reconnects once after a network change, a script in a loop a thousand times.
     connects: RateLimit = RateLimit(per_s=5, burst=30)
@@ -100,6 +100,11 @@ class Throttle:
 
     def delay(self, size: int) -> float:
         return max(self.frames.take(), self.bytes.take(size))
+
+    def charge_frames(self, count: int) -> None:
+        """Count ``count`` more frames against the connection (one frame that does the
+        work of several)."""
+        self.frames.take(count)
 
     def charge(self, size: int) -> None:
         """Count ``size`` more bytes against the connection, for what one of its frames

@@ -59,6 +59,8 @@ EMPTY_UPDATE = b"\x00\x00"
 # Larger presence states are refused (neither relayed nor remembered), with a notice.
 MAX_REMEMBERED_STATE = MAX_STATE_BYTES
 PRESENCE_CAP = f"presence is limited to {MAX_STATE_BYTES} bytes a client"
+# The frames that write: a sync step 2 or an update.
+_WRITES = (bytes([protocol.SYNC, Kind.SYNC_STEP2]), bytes([protocol.SYNC, Kind.UPDATE]))
 # How long telling the others that a connection's clients are gone may take.
 LEAVE_TIMEOUT_S = 2.0
 
@@ -171,13 +173,17 @@ class Room:
         if frame[:1] == bytes([protocol.AWARENESS]) and len(frame) > presence.MAX_FRAME_BYTES:
             await self._tell_once(connection, PRESENCE_CAP)
             return None
+        if not connection.can_write and frame[:2] in _WRITES:
+            # Dropped before it is parsed: a viewer's flood costs no copy of its frames.
+            await self._tell_once(connection, "read-only: your changes are not kept")
+            return None
         message = protocol.parse(frame)
         if message.kind == Kind.SYNC_STEP1:
             try:
                 check_state_vector(message.payload)
             except InvalidUpdateError as exc:
                 raise protocol.ProtocolError(f"not a valid state vector: {exc}") from None
-            answer = self._answers.frames(message.payload, version=self._version)
+            answer = await self._answers.frames(message.payload, version=self._version)
             if connection.throttle is not None:
                 # Its cost is the answer's (the whole doc, for a peer that has none of
                 # it), not the frame's few bytes: a loop of these would stall the relay.
@@ -194,6 +200,10 @@ class Room:
 
     async def _presence_frame(self, connection: Connection, payload: bytes) -> None:
         entries = protocol.parse_awareness(payload, max_state_bytes=MAX_STATE_BYTES)
+        if connection.throttle is not None and len(entries) > 1:
+            # Each state is relayed to everyone: it costs what a frame does (a browser
+            # sends one at a time).
+            connection.throttle.charge_frames(len(entries) - 1)
         connection.announced = True
         allowed = self._presence.admit(connection, entries)
         if any(len(e.state) > MAX_STATE_BYTES for e in entries):

@@ -339,7 +339,7 @@ def test_a_sync_step_1_is_charged_by_the_size_of_its_answer(relay: RelayProcess)
 
     before = metric(relay, "minuta_throttled_seconds_total")
     assert anyio.run(main) == 20
-    # 20 answers of 1 MiB: 4 MiB past the 16 MiB burst, at 4 MiB/s.
+    # 20 answers of 1 MiB: 12 MiB past the 8 MiB burst, at 4 MiB/s.
     assert metric(relay, "minuta_throttled_seconds_total") - before > 0.5
 
 

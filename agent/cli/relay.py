@@ -42,8 +42,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--max-frames-per-s",
         type=float,
-        default=2000,
-        help="per-connection rate limit: a faster client is slowed down (default 2000)",
+        default=1000,
+        help="per-connection rate limit: a faster client is slowed down (default 1000)",
     )
     p.add_argument(
         "--max-connects-per-s",
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         )
     limits = ConnectionLimits(
         frames=RateLimit(args.max_frames_per_s, burst=2 * args.max_frames_per_s),
-        bytes=RateLimit(4 * 2**20, burst=max(16 * 2**20, 2 * args.max_frame_bytes)),
+        bytes=RateLimit(4 * 2**20, burst=max(8 * 2**20, 2 * args.max_frame_bytes)),
         connects=RateLimit(args.max_connects_per_s, burst=6 * args.max_connects_per_s),
         presence_silence_s=args.presence_timeout,
     )
