@@ -189,6 +189,28 @@ class Walk(NamedTuple):
     deletes: int
 
 
+def _struct(r: _Reader) -> tuple[int, int, int]:
+    """Read one struct: its ref, where its content starts and the clocks it takes."""
+    info = r.byte()
+    ref = info & 0x1F
+    if ref in (_GC, _SKIP):
+        length = r.uint()
+        return ref, r.i, length
+    if info & 0x80:
+        _id(r)  # origin
+    if info & 0x40:
+        _id(r)  # right origin
+    if not info & 0xC0:  # no origins: the parent is written out
+        if r.uint() == 1:
+            r.string()  # a root type's name
+        else:
+            _id(r)
+        if info & 0x20:
+            r.string()  # the key in a map
+    content = r.i
+    return ref, content, _content(r, ref)
+
+
 def walk(data: bytes) -> Walk:
     """Every struct of an update (v1), checking its structure on the way.
 
@@ -204,25 +226,7 @@ def walk(data: bytes) -> Walk:
         run = []
         for _ in range(structs):
             start = r.i
-            info = r.byte()
-            ref = info & 0x1F
-            if ref in (_GC, _SKIP):
-                length = r.uint()
-                content = r.i
-            else:
-                if info & 0x80:
-                    _id(r)  # origin
-                if info & 0x40:
-                    _id(r)  # right origin
-                if not info & 0xC0:  # no origins: the parent is written out
-                    if r.uint() == 1:
-                        r.string()  # a root type's name
-                    else:
-                        _id(r)
-                    if info & 0x20:
-                        r.string()  # the key in a map
-                content = r.i
-                length = _content(r, ref)
+            ref, content, length = _struct(r)
             run.append(Struct(client, clock, length, ref, start, content, r.i))
             clock += length
         clients.append(run)
@@ -272,14 +276,22 @@ def clock_ends(data: bytes) -> dict[int, int]:
     Raises:
         InvalidUpdateError: not a well-formed update (v1).
     """
+    # On the ingress path for every update: count, build nothing per struct.
     ends: dict[int, int] = {}
-    found = walk(data)
-    for run in found.clients:
-        for struct in run:
-            if struct.ref != _SKIP:  # a skip is a gap, not content
-                end = struct.clock + struct.length
-                ends[struct.client] = max(ends.get(struct.client, 0), end)
-    for client, clock, length in deleted_ranges(data, found.deletes):
+    r = _Reader(data)
+    for _ in range(r.count("clients")):
+        structs = r.count("structs")
+        client = r.uint()
+        clock = r.uint()
+        end = 0
+        for _ in range(structs):
+            ref, _, length = _struct(r)
+            clock += length
+            if ref != _SKIP:  # a skip is a gap, not content
+                end = clock
+        if end > ends.get(client, 0):
+            ends[client] = end
+    for client, clock, length in deleted_ranges(data, r.i):
         ends[client] = max(ends.get(client, 0), clock + length)
     return ends
 

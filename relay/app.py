@@ -145,7 +145,7 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     def audit(
         action: str, claims: Claims | None, transcript_id: str | None = None, **detail: Any
     ) -> None:
-        with Session(engine) as session, session.begin():
+        with Session(writer(engine)) as session, session.begin():
             session.add(
                 AuditEvent(
                     org_id=claims.org_id if claims else None,

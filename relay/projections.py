@@ -2,8 +2,10 @@
 
 After a change a transcript is projected once things have been quiet for ``debounce_s``,
 and at the latest ``max_wait_s`` after its first unprojected change, so a room that never
-goes quiet is still snapshotted. The snapshot is taken on the event loop (pycrdt objects
-stay on their thread); the SQL writes run in a worker thread.
+goes quiet is still snapshotted. Only encoding the doc happens on the event loop (pycrdt
+objects stay on their thread; a few ms for a 2-hour transcript): the snapshot is read in a
+worker process (~40 ms of pure Python for that transcript, which on the loop stalled every
+room each time), and the SQL writes run in a worker thread.
 
 A failed projection is retried after ``retry_s`` (1 s), doubling up to a minute, at most
 ``MAX_RETRIES`` times in a row without a new change (and with changes, no faster than
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import anyio.to_process
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session
 
@@ -105,7 +108,8 @@ class Projector:
         if entry is None:
             return
         try:
-            snapshot = entry.doc.snapshot()  # never raises for what a client wrote
+            # Never raises for what a client wrote.
+            snapshot = await anyio.to_process.run_sync(_snapshot, entry.doc.encode_update())
             self._count_unreadable(transcript_id, snapshot)
             await anyio.to_thread.run_sync(self._write, transcript_id, snapshot)
         except Exception as exc:
@@ -230,3 +234,8 @@ def _sql_text(value: str | None, max_chars: int | None) -> str | None:
         return None
     clean = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     return clean if max_chars is None else clean[:max_chars]
+
+
+def _snapshot(update: bytes) -> Snapshot:
+    """:meth:`TranscriptDoc.snapshot` of the doc ``update`` makes, in a worker process."""
+    return TranscriptDoc.from_update(update).snapshot()

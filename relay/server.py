@@ -23,6 +23,7 @@ from engine import TranscriptDoc
 
 from .app import RelayConfig, Services, create_app
 from .compaction import Compactor
+from .memory import release_large_blocks
 from .metrics import Metrics
 from .projections import Projector
 from .rooms import Room, Rooms
@@ -43,6 +44,7 @@ async def serve_relay(
     hypercorn.websocket_max_message_size = min(
         hypercorn.websocket_max_message_size, 2 * config.max_frame_bytes
     )
+    release_large_blocks()
     metrics = Metrics()
     async with UpdateLog(config.engine) as log:
         metrics.backlog.set_function(lambda: log.backlog)

@@ -24,6 +24,7 @@ import random
 import secrets
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -36,7 +37,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from psycopg.rows import TupleRow
-from sqlalchemy import URL, Engine, delete, func, inspect, select, text
+from sqlalchemy import URL, Engine, delete, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ from relay.db import (
     default_database_url,
     upgrade,
 )
-from relay.db._schema import head_revision, normalize_url
+from relay.db._schema import head_revision, normalize_url, writer
 
 MINUTA = Path(sys.executable).parent / "minuta"
 PG_HOST_URL = "postgresql://postgres@127.0.0.1"
@@ -510,6 +511,49 @@ def test_sqlite_pragmas_on_every_connection(
             assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
             assert connection.scalar(text("PRAGMA synchronous")) == 2  # FULL
             assert connection.scalar(text("PRAGMA foreign_keys")) == 1
+
+
+def test_sqlite_writers_of_one_process_queue_on_a_lock_not_in_the_busy_handler(
+    tmp_path: Path, engines: Callable[[str | URL], Engine]
+) -> None:
+    # SQLite's busy handler sleeps in growing steps (a 20 ms transaction cost the next
+    # writer 33 ms): with it switched off, a second writer fails at once with "database
+    # is locked" unless it waits on the process's lock instead.
+    engine = engines(f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+
+    @event.listens_for(engine, "connect")
+    def no_busy_handler(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+
+    engine.dispose()  # the connections to come get the pragma
+    holding, waiter_done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def second_writer() -> None:
+        holding.wait()
+        try:
+            with writer(engine).begin() as connection:
+                connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+        except BaseException as exc:
+            failures.append(exc)
+        waiter_done.set()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    with writer(engine).begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        holding.set()
+        # The second writer is blocked for as long as this transaction lasts.
+        assert not waiter_done.wait(0.3)
+    thread.join(timeout=10)
+    assert failures == []
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT x FROM t ORDER BY rowid").scalars().all() == [
+            1,
+            2,
+        ]
 
 
 def test_sqlite_connect_creates_the_folder(
