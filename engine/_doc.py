@@ -25,7 +25,7 @@ Layout of the document (root types and what lives in them):
 ``speakers`` (Y.Map: speaker -> display name)
     renaming a speaker is one write here, and renames every segment of that speaker.
 ``actions`` (Y.Map: action_id -> Y.Map)
-    text, owner, due, status, conf, segment_ids, source_span, origin.
+    text, owner, due, status, conf, segment_ids, source_span (seconds: {from, to}), origin.
 ``summary`` (Y.Map)
     bullets, risks, topics, updated_at, model.
 
@@ -479,7 +479,7 @@ class TranscriptDoc:
         status: ActionStatus = "open",
         conf: float | None = None,
         segment_ids: Iterable[str] = (),
-        source_span: dict[str, int] | None = None,
+        source_span: dict[str, float] | None = None,
         origin: Origin = Origin.WORKER,
     ) -> None:
         """Create or update an action item (``origin`` says who: worker or human)."""
@@ -711,9 +711,9 @@ def _check_span(span: object) -> None:
     if not isinstance(span, dict) or set(span) != {"from", "to"}:
         raise InvalidTranscriptError(f"source_span must be {{from, to}}, got {span!r}")
     lo, hi = span["from"], span["to"]
-    if any(isinstance(v, bool) or not isinstance(v, int) for v in (lo, hi)) or not 0 <= lo <= hi:
+    if not (is_finite_number(lo) and is_finite_number(hi)) or not 0 <= lo <= hi:
         raise InvalidTranscriptError(
-            f"source_span must hold whole numbers with 0 <= from <= to, got {span!r}"
+            f"source_span must hold seconds of the recording, 0 <= from <= to, got {span!r}"
         )
 
 

@@ -299,15 +299,18 @@ def read_meta(root: Map[Any], out: list[Unreadable]) -> Meta:
     }
 
 
-def _span(value: object) -> dict[str, int] | None:
+def _span(value: object) -> dict[str, float] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or set(value) != {"from", "to"}:
         raise Bad(f"source_span is not {{from, to}}: {_kind(value)}")
-    lo, hi = _whole(value["from"], "source_span.from"), _whole(value["to"], "source_span.to")
+    lo, hi = _number(value["from"], "source_span.from"), _number(value["to"], "source_span.to")
+    if lo < 0:
+        raise Bad(f"source_span starts before the recording: {lo}")
     if hi < lo:
         raise Bad(f"source_span ends before it starts: {lo}, {hi}")
-    return {"from": lo, "to": hi}
+    # Whole seconds stay whole numbers in the exports.
+    return {"from": int(lo) if lo.is_integer() else lo, "to": int(hi) if hi.is_integer() else hi}
 
 
 def _action(action_id: str, value: object) -> Action:

@@ -87,7 +87,7 @@ class Action(TypedDict):
     status: ActionStatus
     conf: float | None
     segment_ids: list[str]
-    source_span: NotRequired[dict[str, int] | None]
+    source_span: NotRequired[dict[str, float] | None]  # seconds of the recording
     origin: Literal["worker", "human"]
     # Present only when set: the worker no longer finds it (evidence deleted or changed),
     # and the fields a person changed (the worker never writes those again).

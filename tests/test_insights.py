@@ -46,6 +46,22 @@ def test_our_labelled_sets_pass_with_a_higher_bar(name: str) -> None:
     score(DATA / name, min_precision=0.9, min_recall=0.8)
 
 
+# Written blind for issue 13 (16 meetings, es from Spain and Latin America, en from the
+# US and the UK, ~40% actions): the rules were tuned on the first half only.
+BLIND_TARGETS = {"precision": 0.90, "recall": 0.85, "owner": 0.90, "due": 0.90}
+
+
+@pytest.mark.parametrize("name", ["actions_blind_tune.json", "actions_blind_test.json"])
+def test_the_blind_sets_meet_the_targets(name: str) -> None:
+    out = score(DATA / name, min_precision=0.90, min_recall=0.85)
+    last = out.strip().splitlines()[-1]  # "actions: precision P recall R owner a/b due c/d"
+    fields = last.split()
+    owner_ok, correct = map(int, fields[6].split("/"))
+    due_ok, _ = map(int, fields[8].split("/"))
+    assert owner_ok / correct >= BLIND_TARGETS["owner"], last
+    assert due_ok / correct >= BLIND_TARGETS["due"], last
+
+
 MONDAY = date(2025, 6, 16)
 
 
@@ -126,8 +142,7 @@ def test_commitments_owners_and_dues(line: str, owner: str | None, due: str | No
     [item] = extract_actions(segs(line), language=None, today=MONDAY)
     assert (item.owner, item.due) == (owner, due)
     assert item.conf >= 0.65
-    start, end = item.source_span
-    assert line.split(": ", 1)[1][start:end].strip()
+    assert item.source_span is None  # these segments have no times
 
 
 def test_a_summary_has_facts_and_decisions_risks_and_topics() -> None:
@@ -173,3 +188,20 @@ def test_the_cli_reads_an_export_and_reports_bad_input(tmp_path: Path) -> None:
         [str(MINUTA), "summary", str(tmp_path / "no.json")], capture_output=True, text=True
     )
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+
+
+def test_source_span_is_the_seconds_the_sentence_was_said() -> None:
+    segment: dict[str, Any] = {
+        "segment_id": "s1", "speaker": "Elena", "t0": 62.0, "t1": 68.0,
+        "text": "Vale, perfecto. Yo prepararé el calendario antes del viernes.",
+    }  # fmt: skip
+    [item] = extract_actions([segment], language="es", today=MONDAY)
+    # No word times: the segment's 6 s shared out by characters.
+    assert item.source_span is not None
+    assert 62.0 < item.source_span[0] < 64.0 and item.source_span[1] == 68.0
+    assert item.as_json()["source_span"] == {"from": item.source_span[0], "to": 68.0}
+    timed = {**segment, "words": [
+        (w, 62.0 + i * 0.5, 62.4 + i * 0.5, 0.9) for i, w in enumerate(segment["text"].split())
+    ]}  # fmt: skip
+    [item] = extract_actions([timed], language="es", today=MONDAY)
+    assert item.source_span == (63.0, 66.4)  # from "Yo" to "viernes."

@@ -301,9 +301,11 @@ def test_words_of_the_wrong_type(words: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "span", [{"from": "x", "to": 3}, {"from": None, "to": 3}, {"from": 1.5, "to": 3}]
-)
-def test_source_span_values_must_be_integers(span: dict[str, Any]) -> None:
+    "span",
+    [{"from": "x", "to": 3}, {"from": None, "to": 3}, {"from": -1.5, "to": 3},
+     {"from": 4.0, "to": 3.5}, {"from": float("nan"), "to": 3}],
+)  # fmt: skip
+def test_source_span_values_must_be_seconds(span: dict[str, Any]) -> None:
     data = base()
     act(data)["source_span"] = span
     with pytest.raises(InvalidTranscriptError, match="source_span"):

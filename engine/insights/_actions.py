@@ -1,179 +1,58 @@
-"""Action items from what people say: explicit commitments and assignments only.
+"""Action items from what people say: commitments, read from the grammar of each clause.
 
-A sentence is an action when it has one of the *forms* of a commitment, in Spanish or
-English, and nothing that takes it back:
+Each segment is cut into clauses (``_tokens.py``) and each clause read for the
+constructions of a commitment (``_constructions.py``): a future, "ir a" / "going to",
+an obligation, a request or an imperative to someone, volunteering, an agreed next step.
+Around that, the meeting decides the rest:
 
-- an assignment to a named person: "Jorge, llama al arquitecto", "Ana, ¿puedes
-  revisar…?", "Lee is going to review…", "Marta va a preparar…", "Ana, please write…";
-- a first-person commitment: "Yo prepararé…", "Me encargo de…", "Voy a enviar…",
-  "I'll ping…", "I will send…" (owner: the speaker), or a plural one: "Programaremos…",
-  "We'll schedule…" (owner: nobody in particular);
-- a marker: "Action item: …", "Acción: …", "Queda pendiente que…".
-
-What takes it back: a question with no one asked ("¿Quién puede…?"), a hypothetical or
-a wish ("si…", "sería bueno", "algún día", "ojalá", "someday", "would"), a statement of
-risk ("hay riesgo", "depends on"), the past ("ya", "ayer", "last week") and a negation
-("no voy a", "I won't"). Confidence starts from the form (a named assignment is the
-surest) and loses for hedges; nothing under 0.65 is kept.
+- **owner**: the speaker for the first person; a named person; for a request to "you",
+  the person named in it, or the one who answers it ("Sí, yo lo hago"), or the other
+  person when only two speak; nobody for "we" and "hay que". A question with no owner
+  ("¿Quién se encarga de…?") is an action once someone takes it in the next turns, owned
+  by them; the answer itself is not another action, nor is "Vale, lo hago" after a
+  request to its speaker.
+- **text**: the clause, not the whole run-on segment; **due**: from the clause and the
+  rest of its sentence (``_dates.py``); **source_span**: the seconds it was said.
+- **conf**: by how explicit the form is (a named request or "I'll…" above "we'll…", the
+  present for the future only with a time), less for hedges; under 0.65 is dropped.
 
 Example:
     >>> from datetime import date
-    >>> [a.owner for a in extract_actions(
-    ...     [{"segment_id": "s1", "speaker": "Carmen", "text": "Jorge, llama al arquitecto mañana."},
-    ...      {"segment_id": "s2", "speaker": "Jorge", "text": "Vale, lo hago."}],
+    >>> [(a.owner, a.due) for a in extract_actions(
+    ...     [{"segment_id": "s1", "speaker": "Carmen", "text": "Marta enviará el presupuesto antes del martes."},
+    ...      {"segment_id": "s2", "speaker": "Jorge", "text": "¿Quién se encarga de llamar al proveedor?"},
+    ...      {"segment_id": "s3", "speaker": "Ana", "text": "Yo."}],
     ...     language="es", today=date(2025, 6, 16))]
-    ['Jorge']
+    [('Marta', '2025-06-17'), ('Ana', None)]
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from ._constructions import Commitment, commitment
 from ._dates import resolve_due
-from ._text import fold, sentences
+from ._span import span_seconds
+from ._text import fold
+from ._tokens import Token, clauses
 
 MIN_CONF = 0.65
-
-# Task verbs (folded), as infinitive / imperative / 1st-person future stems.
-_ES_TASKS = (
-    "envi|mand|prepar|program|revis|llam|actualiz|organiz|redact|reserv|confirm|escrib|"
-    "contact|habl|comprob|agend|cerr|coordin|hac|busc|pas|sub|compart|gestion|verific|"
-    "avis|convoc|pregunt|solicit|pid|ped|termin|acab|resolv|arregl|instal|configur|"
-    "present|entreg|factur|pag|firm|negoci|diseñ|disen|document|prob|migr|limpi|"
-    "ocup|encarg|mir|traduc|corrig|correg|valid|aprob|plante|estudi|analiz|calcul|"
-    "report|notific|recog|llev|compr|cotiz|publi|lanz|planific|"
-)
-_EN_TASKS = (
-    "send|prepare|schedule|review|update|email|e-mail|set up|setup|write|call|book|ping|"
-    "draft|fix|check|follow up|reach out|contact|share|upload|organi[sz]e|confirm|"
-    "finish|finali[sz]e|create|build|deploy|test|draft|document|investigate|look into|"
-    "take care|handle|talk to|ask|invite|order|buy|pay|sign|submit|file|clean up|merge|"
-    "release|ship|migrate|install|configure|run|present|summari[sz]e|circulate|"
-    "coordinate|arrange|plan|post|publish|translate|validate|analy[sz]e|calculate|"
-    "report|notify|collect|pick up|get|put together|compile|record|escalate|renew|"
-    "update|add|remove|move|reply|respond|remind|double-check|verify|audit|"
-)
-_ES_TASK = re.compile(r"\b(?:" + _ES_TASKS.rstrip("|") + r")\w*")
-_EN_TASK = re.compile(r"\b(?:" + _EN_TASKS.rstrip("|") + r")\b")
-
-# Names are capitalised words that are not sentence openers.
-_NOT_NAMES = {
-    "vale", "bueno", "bien", "pues", "entonces", "perfecto", "vamos", "ok", "okay", "si",
-    "sí", "no", "gracias", "hola", "oye", "mira", "claro", "genial", "venga", "so", "well",
-    "yes", "yeah", "right", "great", "thanks", "hi", "hello", "alright", "sure", "now",
-    "then", "also", "and", "but", "please", "team", "everyone", "todos", "equipo", "chicos",
-    "guys", "folks", "action", "acción", "accion", "tarea", "item", "nota", "note", "i", "yo",
-    "we", "nosotros", "let's", "lets", "hey", "the", "this", "that", "it", "he", "she",
-    "they", "you", "someone", "somebody", "everybody", "nobody", "el", "la", "los", "las",
-    "esto", "eso", "alguien", "ellos", "ella", "él", "usted", "ustedes", "nadie", "there",
-    "buenas", "buenos", "good", "morning", "welcome", "bienvenidos", "bienvenidas", "here", "who", "what", "quién", "quien", "qué", "que", "if", "when", "cuando",
-}  # fmt: skip
-# "Yes please, Destiny, pull them…": an interjection may come before the name.
-_OPENER = r"^(?:(?:yes|ok|okay|so|right|vale|bueno|pues|entonces|venga)(?:,?\s+(?:please|por favor))?,?\s+)?"
-_NAME = r"(?P<name>[A-ZÁÉÍÓÚÑ][\w'-]+(?: [A-ZÁÉÍÓÚÑ][\w'-]+)?)"
-
-# Forms, tried in order: (regex on the original sentence, kind, confidence).
-# kind: "named" (owner = the name), "self" (owner = the speaker), "we" (no owner),
-# "marker" (owner = a name in the rest, if any).
-_FORMS: list[tuple[re.Pattern[str], str, float]] = [
-    # Markers.
-    (re.compile(r"^(?:action item|action|to ?do|acci[oó]n|tarea|pendiente)\s*:\s*(?P<rest>.+)", re.I), "marker", 0.9),
-    (re.compile(r"\b[Aa]ction on\s+" + _NAME + r"\s+to\s+(?P<rest>.+)"), "named!", 0.85),
-    (re.compile(r"\b[Qq]ueda pendiente que\s+" + _NAME + r"\s+(?P<rest>.+)"), "named!", 0.85),
-    # Requests and imperatives to a named person, at the start of the sentence.
-    (re.compile(r"^" + _NAME + r",\s*¿?\s*(?:por favor,?\s*)?(?:puedes|podr[ií]as|puede|podr[ií]a|te encargas de|te ocupas de|me haces el favor de)\s+(?P<rest>.+)", re.I), "named!", 0.85),
-    (re.compile(r"^¿\s*(?P<rest>(?:me|nos)\s+\w+s\b.*?),\s*" + _NAME + r"\s*\?"), "named!", 0.8),
-    (re.compile(r"^" + _NAME + r",\s*(?:ahí\s+|ahi\s+)?te encargo\s+(?P<rest>.+)"), "named!", 0.85),
-    (re.compile(r"^" + _NAME + r",\s*(?:please\s+)?(?:can|could|would|will) you\s+(?P<rest>.+)", re.I), "named!", 0.85),
-    (re.compile(r"^" + _NAME + r",\s*(?:please|por favor),?\s+(?P<rest>.+)", re.I), "named!", 0.85),
-    (re.compile(r"^" + _NAME + r",\s*(?P<rest>(?:encárgate|encargate|ocúpate|ocupate)\b.+)", re.I), "named!", 0.85),
-    (re.compile(_OPENER + _NAME + r",\s*(?P<rest>\w+(?:le|lo|la|les|los|las|me|nos)?\b.*)"), "named-imperative", 0.8),
-    # Someone named will do it.
-    (re.compile(_NAME + r"\s+(?:va a|se va a encargar de|se encarga de|se ocupa de|queda en)\s+(?P<rest>.+)"), "named", 0.8),
-    (re.compile(_NAME + r"\s+(?:is going to|is gonna|'s going to|'s gonna|will|'ll|is taking|takes care of|is on)\s+(?P<rest>.+)"), "named", 0.8),
-    # The speaker will do it.
-    (re.compile(r"\b(?:yo\s+)?(?:me encargo de|me ocupo de|me encargar[eé] de|me ocupar[eé] de|me comprometo a|quedo en)\s+(?P<rest>.+)", re.I), "self!", 0.85),
-    (re.compile(r"\b(?:yo\s+)?voy a\s+(?P<rest>.+)", re.I), "self", 0.75),
-    # "Yo reservo… mañana": the present for the future, only with a time for it.
-    (re.compile(r"\b[Yy]o\s+(?:(?:lo|la|los|las|le|les|me|te|se)\s+)?(?P<rest>\w+o\b.*)"), "self@!", 0.75),
-    (re.compile(r"\byo\s+(?P<rest>\w+r[eé]\b.*)", re.I), "self", 0.8),
-    (re.compile(r"^(?P<rest>(?:" + _ES_TASKS.rstrip("|") + r")\w*r[eé]\b.*)", re.I), "self", 0.75),
-    (re.compile(r"\b(?P<rest>\w+(?:ar|er|ir)é\b.*)"), "self", 0.75),
-    (re.compile(r"\bI(?:'ll| will| am going to|'m going to| am gonna|'m gonna| can take| will take| take)\s+(?P<rest>.+)"), "self!", 0.8),
-    (re.compile(r"\b(?:let me|leave it (?:to|with) me|i'?m on it)\b\s*(?P<rest>.*)", re.I), "self!", 0.7),
-    # We will do it (no owner).
-    (re.compile(r"\b(?:vamos a|tenemos que|hay que)\s+(?P<rest>.+)", re.I), "we", 0.7),
-    (re.compile(r"^(?P<rest>\w+remos\b.*)", re.I), "we", 0.75),
-    (re.compile(r"\b(?:nosotros\s+)?(?P<rest>\w+remos\b.*)", re.I), "we", 0.7),
-    (re.compile(r"\b(?:we'll|we will|we are going to|we're going to)\s+(?P<rest>.+)", re.I), "we", 0.7),
-    (re.compile(r"\b(?:we'll|we will|we are going to|we're going to)\s+(?P<rest>.+)", re.I), "we@!", 0.7),
-]  # fmt: skip
-
-# What takes a form back (folded text).
-_QUESTION_WORDS = re.compile(
-    r"^(¿\s*)?(quien|quienes|que|cuando|donde|como|cual|por que|who|what|when|where|how|"
-    r"which|why|should|could we|can we|do we|does|is there|are there|any)\b"
-)
-_HYPOTHETICAL = re.compile(
-    r"(^|\W)(si\s|if\s|ojala|seria (bueno|genial|ideal|mejor)|estaria bien|algun dia|"
-    r"quizas?|tal vez|a lo mejor|convendria|deberiamos|podriamos|habria que|me gustaria|"
-    r"nos gustaria|in theory|someday|some day|one day|maybe|perhaps|would be (nice|good|great)|"
-    r"it would|we would|i would|we could|could we|we should|should really|might|wish|"
-    r"in an ideal world|eventually|at some point|en algun momento)"
-)
-_RISK = re.compile(
-    r"\b(riesgo|riesgos|peligro|depende de|dependemos|dependencia|puede que|podria retrasar|"
-    r"se puede retrasar|bloquead|bloqueo|risk|risks|depends on|dependent on|dependency|"
-    r"blocked|blocker|might slip|could slip|concern|worried|preocupa)\w*"
-)
-_PAST = re.compile(
-    r"\b(ya\s+\w+|ayer|anteayer|la semana pasada|el (lunes|martes|miercoles|jueves|viernes) "
-    r"pasado|pasado|hace (un|una|dos|tres|\d+)|hemos|he\s+\w+do|ha\s+\w+do|han\s+\w+do|"
-    r"yesterday|last (week|month|monday|tuesday|wednesday|thursday|friday)|already|ago|"
-    r"we did|i did|was|were|had)\b"
-)
-_PAST_VERB_EN = re.compile(r"\b(?:sent|wrote|called|booked|fixed|did|made|finished|shipped)\b")
-_NEGATION = re.compile(
-    r"\b(no voy a|no vamos a|no va a|no pienso|no hace falta|no hay que|nunca|won't|wont|"
-    r"will not|not going to|don't|do not|never|no need|can't|cannot)\b"
-)
-_HEDGE = re.compile(
-    r"\b(creo que|supongo|igual|probablemente|intentare|intentaremos|i think|i guess|"
-    r"probably|try to|i'll try|hopefully)\b"
-)
-_NOT_TASK_EN = re.compile(
-    r"^(call (this|the) (session|meeting)|be|have|think|see|guess|need|miss|say|mention|admit|remember|keep that in mind|"
-    r"let you know|get back|leave|stay|wait|sit|join|start with|go with|take a look at the "
-    r"agenda)\b"
-)
-_OBJECT_STARTS = {
-    "el", "la", "los", "las", "un", "una", "unos", "unas", "al", "hoy", "manana", "esta",
-    "este", "the", "an", "them", "it", "this", "that", "these", "those", "our", "your",
-    "some", "all", "today", "tomorrow", "tonight",
-}  # fmt: skip
-_NOT_VERBS = {
-    "is", "are", "was", "were", "did", "does", "have", "has", "had", "can", "could", "would",
-    "will", "should", "shall", "may", "might", "must", "thanks", "thank", "great", "nice",
-    "good", "welcome", "also", "what", "where", "when", "how", "why", "who", "gracias",
-    "para", "sobre", "con", "por", "que", "como", "donde", "cuando", "esa", "ese", "eso",
-    "esta", "este", "esto", "todo", "toda", "bien", "muy", "sin", "and", "but", "not",
-    "about", "with", "from", "for", "just", "only", "still", "even", "hay", "tiene",
-    "tienes", "eres", "estas", "fue", "era",
-}  # fmt: skip
-_IMMEDIATE = re.compile(r"\b(ahorita|ahora mismo|ya mismo|enseguida|right away|asap|right now)\b")
-_NOT_REQUEST = re.compile(
-    r"^(hear|repeat|speak up|oir|oirme|escuchar|repetir|hablar mas alto|explain again|"
-    r"believe|imagine|creer|imaginar)\b"
-)
-_NOT_TASK_ES = re.compile(
-    r"^(ver|ser|estar|tener|pensar|decir|empezar por|quedar|esperar|seguir|intentar|dejar|"
-    r"comenzar|repasar la agenda|continuar|queremos|quisieramos|podremos|veremos|estaremos|"
-    r"seremos|sabremos)\b"
-)
+_HEDGES = ("creo que", "supongo", "igual ", "probablemente", "intentare", "intentaremos",
+           "i think", "i guess", "probably", "try to", "i'll try", "hopefully")  # fmt: skip
+_TIME_WORDS = ("ahorita", "luego", "en un rato", "al rato", "esta tarde", "despues",
+               "later", "this afternoon", "right after", "tonight", "esta noche")  # fmt: skip
+_YES = {"si", "sí", "vale", "claro", "ok", "okay", "sure", "yes", "yeah", "yep", "dale",
+        "listo", "perfecto", "of", "no", "bueno", "va", "fine", "absolutely", "will", "on",
+        "de", "hecho", "consider", "done", "cool"}  # fmt: skip
+_TAKERS = ("i'll", "i will", "i can", "i could", "dejamelo", "lo hago", "yo me", "yo lo",
+           "yo la", "yo puedo", "me encargo", "me ocupo", "i'm on", "leave it", "happy to",
+           "me apunto", "yo te", "yo le", "i've got", "i got")  # fmt: skip
+_ALONE = {"yo", "me", "mine", "i", "yo.", "me."}  # "¿Quién…?" — "Yo."
+_PRONOUN_TASKS = {"lo", "la", "it", "that", "this", "eso", "esto", "los", "las", "le", "them"}
+REPLY_TURNS = 3  # how far an owner's answer may come after the question
 
 
 @dataclass(frozen=True)
@@ -185,7 +64,9 @@ class ActionItem:
     text: str
     due: str | None
     conf: float
-    source_span: tuple[int, int]  # character offsets of the sentence in the segment
+    # Seconds of the recording in which the clause was said (None: the segment has no
+    # times), the seed's ``{"from": s, "to": s}``.
+    source_span: tuple[float, float] | None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -194,146 +75,174 @@ class ActionItem:
             "text": self.text,
             "due": self.due,
             "conf": round(self.conf, 2),
-            "source_span": list(self.source_span),
+            "source_span": None
+            if self.source_span is None
+            else {"from": self.source_span[0], "to": self.source_span[1]},
         }
+
+
+@dataclass(frozen=True)
+class _Found:
+    index: int  # of the segment
+    commitment: Commitment
+    clause: list[Token]
+    item: ActionItem
 
 
 def extract_actions(
     segments: Iterable[Mapping[str, Any]], *, language: str | None, today: date
 ) -> list[ActionItem]:
-    """The actions in ``segments`` (dicts with segment_id, speaker, text), at most one per
-    segment, in order."""
-    found: list[ActionItem] = []
+    """The actions in ``segments`` (dicts with segment_id, speaker, text; t0, t1 and words
+    for the time), at most one per segment, in order."""
     segments = list(segments)
     speakers = {str(s.get("speaker")) for s in segments if s.get("speaker")}
-    for segment in segments:
-        text = str(segment.get("text") or "")
-        best: ActionItem | None = None
-        offset = 0
-        for sentence in sentences(text):
-            start = text.find(sentence, offset)
-            offset = max(offset, start + len(sentence))
-            item = _classify(sentence, segment, speakers, language, today, start)
-            if item is not None and (best is None or item.conf > best.conf):
-                best = item
-        if best is not None:
-            found.append(best)
-    return found
+    found: dict[int, _Found] = {}
+    taken: set[int] = set()  # answers that gave an earlier action its owner
+    for i, segment in enumerate(segments):
+        best = _best(segment, i, speakers, language, today)
+        if best is None:
+            continue
+        kind = best.commitment.kind
+        if kind in ("who", "addressed"):
+            best, answer = _owner_from_reply(best, segments, i, speakers)
+            if answer is not None:
+                taken.add(answer)
+            if best is None:
+                continue
+        found[i] = best
+    for i in sorted(found):
+        if i in taken or _acknowledges(found, i, segments):
+            del found[i]
+    return [f.item for _, f in sorted(found.items()) if f.item.conf >= MIN_CONF]
 
 
-def _classify(
-    said: str,
-    segment: Mapping[str, Any],
-    speakers: set[str],
-    language: str | None,
+def _best(
+    segment: Mapping[str, Any], index: int, speakers: set[str], language: str | None,
     today: date,
-    start: int,
-) -> ActionItem | None:
-    sentence = said.replace("\u2019", "'")  # typographic apostrophes
-    folded = fold(sentence)
-    for form, kind, conf in _FORMS:
-        match = form.search(sentence)
-        if match is None:
+) -> _Found | None:  # fmt: skip
+    text = str(segment.get("text") or "")
+    speaker = str(segment.get("speaker") or "") or None
+    best: _Found | None = None
+    for clause in clauses(text):
+        found = commitment(
+            clause,
+            speakers=speakers - {speaker} if speaker else speakers,
+            language=_language(segment, language),
+        )
+        if found is None:
             continue
-        rest = match.group("rest").strip()
-        name = match.groupdict().get("name")
-        if name is not None and not _is_name(name, speakers):
+        start = clause[min(found.at, len(clause) - 1)].start
+        rest = text[start:]
+        end = clause[-1].end
+        due = resolve_due(text[clause[0].start : end], language, today)
+        if due is None:
+            due = resolve_due(rest[: _sentence_end(rest)], language, today)
+        if due is None and found.kind in ("who", "addressed", "named"):
+            due = resolve_due(rest, language, today)  # "Who's…? It has to be done by Friday."
+        if due is None:
+            due = resolve_due(text[:start], language, today)  # a first task's date
+        folded = fold(text[start:end])
+        if found.explicit_time and due is None and not any(w in folded for w in _TIME_WORDS):
             continue
-        strong = "!" in kind or kind == "marker"  # the form alone says "a task"
-        if kind == "named-imperative" and not _is_task(rest, imperative=True):
-            continue
-        if not strong and kind != "named-imperative" and not _is_task(rest):
-            continue
-        if strong and _not_a_task(rest):
-            continue
-        due = resolve_due(sentence, language, today)
-        if "@" in kind and due is None and not _IMMEDIATE.search(folded):
-            continue  # the present or a plain "we'll" commit only with a time
-        if _taken_back(folded, asked=kind.startswith("named")):
-            return None
-        owner: str | None
-        if kind.startswith("named"):
-            owner = name
-        elif kind.startswith("self"):
-            owner = str(segment.get("speaker") or "") or None
-        elif kind == "marker":
-            owner = _named_in(rest, speakers)
-        else:
-            owner = None
-        if _HEDGE.search(folded):
+        conf = found.conf
+        if any(h in fold(text) for h in _HEDGES):
             conf -= 0.1
         if due is not None:
             conf += 0.05
-        conf = min(conf, 0.99)
-        if conf < MIN_CONF:
-            return None
-        return ActionItem(
-            segment_id=str(segment["segment_id"]),
+        owner = speaker if found.kind == "self" else found.name
+        item = ActionItem(
+            segment_id=str(segment.get("segment_id")),
             owner=owner,
-            text=_clean(rest if kind.startswith(("marker", "named")) else sentence),
+            text=_clean(text[start:end]),
             due=due.isoformat() if due else None,
-            conf=conf,
-            source_span=(start, start + len(sentence)),
+            conf=min(conf, 0.99),
+            source_span=span_seconds(segment, start, end),
         )
-    return None
+        if found.kind == "named" and item.owner is None:
+            item = replace(item, owner=_last_named(text[:start], speakers, speaker))
+        candidate = _Found(index, found, clause, item)
+        # The first task of a segment is its action (the rest often hangs on it: "…and
+        # I'll review it"), unless it is too unsure to keep.
+        if best is None or best.item.conf < MIN_CONF <= item.conf:
+            best = candidate
+    return best
 
 
-def _is_name(name: str, speakers: set[str]) -> bool:
-    first = name.split()[0]
-    if fold(first) in _NOT_NAMES:
+def _last_named(before: str, speakers: set[str], speaker: str | None) -> str | None:
+    """ "I spoke to Hannah this morning and she'll call…": the person named last."""
+    named = [
+        t.text for c in clauses(before) for t in c
+        if t.is_word and t.text[0].isupper() and t.folded not in ("i", "yo") and t.text != speaker
+    ]  # fmt: skip
+    return named[-1] if named else None
+
+
+def _language(segment: Mapping[str, Any], language: str | None) -> str | None:
+    lang = segment.get("lang") or (segment.get("meta") or {}).get("lang") or language
+    return str(lang)[:2].lower() if lang else None
+
+
+def _sentence_end(rest: str) -> int:
+    for mark in (". ", "? ", "! "):
+        at = rest.find(mark)
+        if at >= 0:
+            return at + 1
+    return len(rest)
+
+
+def _owner_from_reply(
+    found: _Found, segments: list[Mapping[str, Any]], i: int, speakers: set[str]
+) -> tuple[_Found | None, int | None]:
+    """Who takes an open question or a request to "you": the next turns' answer."""
+    asker = segments[i].get("speaker")
+    for j in range(i + 1, min(i + 1 + REPLY_TURNS, len(segments))):
+        reply = segments[j]
+        who = reply.get("speaker")
+        if not who or who == asker:
+            continue
+        words = fold(str(reply.get("text") or "")).replace("¿", " ").replace(",", " ").split()
+        if not words:
+            continue
+        head = " ".join(words[:6])
+        if words[0].strip(".!") in ("no", "nope") and "yo" not in words[:3]:
+            break
+        if len(words) <= 12 and (
+            any(head.startswith(t) or f" {t} " in f" {head} " for t in _TAKERS)
+            or (len(words) <= 3 and words[0].strip(".!") in _ALONE)
+            or (len(words) <= 6 and words[-1].strip(".!") in ("yo", "me"))  # "Me lo quedo yo."
+            or (words[0].strip(".!") in _YES and found.commitment.kind == "addressed")
+        ):
+            return _with_owner(found, str(who)), j
+        break  # the next person spoke of something else
+    if found.commitment.kind == "who":
+        return None, None  # nobody took it
+    others = speakers - {str(asker)}
+    if len(others) == 1:
+        return _with_owner(found, next(iter(others))), None
+    return _with_owner(found, None), None
+
+
+def _with_owner(found: _Found, owner: str | None) -> _Found:
+    return replace(found, item=replace(found.item, owner=owner))
+
+
+def _acknowledges(found: dict[int, _Found], i: int, segments: list[Mapping[str, Any]]) -> bool:
+    """ "Vale, lo hago" after "Jorge, llama al arquitecto": the same action again."""
+    this = found[i]
+    if this.commitment.kind != "self":
         return False
-    return name in speakers or first in speakers or first[0].isupper()
-
-
-def _named_in(text: str, speakers: set[str]) -> str | None:
-    for speaker in sorted(speakers, key=len, reverse=True):
-        if re.search(r"\b" + re.escape(speaker) + r"\b", text):
-            return speaker
-    return None
-
-
-def _is_task(rest: str, *, imperative: bool = False) -> bool:
-    folded = fold(rest)
-    if imperative:
-        # "Jorge, llama al…", "Owen, restock the packs": a task verb, or a word in the
-        # verb's place followed by what an imperative's object starts with.
-        tokens = folded.split()
-        first = tokens[0] if tokens else ""
-        if _ES_TASK.match(first) or _EN_TASK.match(folded):
+    words = [t.folded for t in this.clause if t.is_word]
+    after = words[this.commitment.at :]
+    if len(after) > 6 or (not (_PRONOUN_TASKS & set(after)) and len(after) > 3):
+        return False
+    speaker = segments[i].get("speaker")
+    for j in range(max(0, i - REPLY_TURNS), i):
+        earlier = found.get(j)
+        if earlier is not None and earlier.item.owner == speaker and j != i:
             return True
-        return (
-            len(tokens) > 1
-            and tokens[1] in _OBJECT_STARTS
-            and first.isalpha()
-            and len(first) >= 3
-            and first not in _NOT_VERBS
-            and not first.endswith(("mos", "ing", "ed"))  # we…, -ing, -ed: not an imperative
-        )
-    if _NOT_TASK_EN.match(folded) or _NOT_TASK_ES.match(folded):
-        return False
-    return bool(_ES_TASK.search(folded) or _EN_TASK.search(folded))
-
-
-def _not_a_task(rest: str) -> bool:
-    folded = fold(rest)
-    return bool(
-        _NOT_TASK_EN.match(folded) or _NOT_TASK_ES.match(folded) or _NOT_REQUEST.match(folded)
-    )
-
-
-def _taken_back(folded: str, *, asked: bool) -> bool:
-    stripped = folded.strip()
-    if stripped.endswith("?") and not asked:
-        return True  # a question with no one asked
-    if _QUESTION_WORDS.match(stripped) and not asked:
-        return True
-    if _NEGATION.search(folded) or _RISK.search(folded):
-        return True
-    if _HYPOTHETICAL.search(folded):
-        return True
-    return bool(_PAST.search(folded) or _PAST_VERB_EN.search(folded))
+    return False
 
 
 def _clean(text: str) -> str:
-    text = text.strip().lstrip("¿¡").rstrip("?!.… ").strip()
+    text = text.strip().lstrip("¿¡,").rstrip("?!.…, ").strip()
     return text[:1].upper() + text[1:] if text else text

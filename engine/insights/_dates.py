@@ -41,25 +41,41 @@ _NEXT_WEEK = re.compile(
 # "mañana" is also "morning": not after "esta", "por la", "de la", "cada", "toda la".
 _TOMORROW = re.compile(r"(?<!\besta )(?<!\bla )(?<!\bcada )\b(manana|tomorrow)\b")
 _TODAY = re.compile(
-    r"\b(hoy|esta tarde|esta noche|today|tonight|this afternoon|this evening|end of day|eod)\b"
+    r"\b(hoy|esta tarde|esta noche|today|tonight|this afternoon|this evening|end of (the )?day|"
+    r"end a day|eod|fin del dia)\b"
 )
 _WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b")
 
 
+_DAY_AFTER_TOMORROW = re.compile(r"\b(pasado manana|the day after tomorrow)\b")
+
+
 def resolve_due(text: str, language: str | None, today: date) -> date | None:
-    """The due date ``text`` states, or None; ``language`` is unused beyond a hint (both
-    languages' words are recognised: meetings mix them)."""
+    """The due date ``text`` states first, or None; ``language`` is unused beyond a hint
+    (both languages' words are recognised: meetings mix them).
+
+    Example:
+        >>> str(resolve_due("mañana les llamo y les cito la semana que viene", "es", date(2025, 5, 22)))
+        '2025-05-23'
+        >>> str(resolve_due("pasado mañana", "es", date(2025, 3, 4)))
+        '2025-03-06'
+    """
     folded = fold(text)
-    if _MONTH_END.search(folded):
-        return today.replace(day=calendar.monthrange(today.year, today.month)[1])
-    if _NEXT_WEEK.search(folded):
-        return today + timedelta(days=7)
-    if _TOMORROW.search(folded):
-        return today + timedelta(days=1)
-    weekday = _WEEKDAY.search(folded)
-    if weekday:
-        ahead = (_WEEKDAYS[weekday.group(1)] - today.weekday()) % 7 or 7
-        return today + timedelta(days=ahead)
-    if _TODAY.search(folded):
-        return today
-    return None
+    found: list[tuple[int, date]] = []
+    if m := _MONTH_END.search(folded):
+        found.append(
+            (m.start(), today.replace(day=calendar.monthrange(today.year, today.month)[1]))
+        )
+    if m := _NEXT_WEEK.search(folded):
+        found.append((m.start(), today + timedelta(days=7)))
+    if m := _DAY_AFTER_TOMORROW.search(folded):
+        found.append((m.start(), today + timedelta(days=2)))
+        folded = folded[: m.start()] + " " * (m.end() - m.start()) + folded[m.end() :]
+    if m := _TOMORROW.search(folded):
+        found.append((m.start(), today + timedelta(days=1)))
+    if m := _WEEKDAY.search(folded):
+        ahead = (_WEEKDAYS[m.group(1)] - today.weekday()) % 7 or 7
+        found.append((m.start(), today + timedelta(days=ahead)))
+    if m := _TODAY.search(folded):
+        found.append((m.start(), today))
+    return min(found)[1] if found else None

@@ -32,6 +32,7 @@ from typing import Any
 from ._text import fold, sentences, words
 
 MAX_BULLETS = 5
+MIN_ASR_CONF = 0.6  # segments the ASR heard with less confidence are not quoted
 MAX_RISKS = 3
 MAX_TOPICS = 5
 
@@ -50,12 +51,18 @@ _RISK = re.compile(
     r"problema|incidencia|sin confirmar|falta(n)? (la|el|los|las)|no llega|puede que no|"
     r"risks?|depends on|dependent on|dependency|dependencies|delay\w*|slip\w*|blocked|"
     r"blocker|concern\w*|worried|issue|unless|waiting on|waiting for|not yet confirmed|"
-    r"might not|may not)\b"
+    r"might not|may not|ojo|sin eso|sin esto|si no|todavia no|aun no|no podemos|no podremos|"
+    r"can't|cannot|without|only if|worry|fail\w*|at risk|hinges on|contingent on|"
+    r"bottleneck|behind schedule)\b"
 )
 _SMALL_TALK = re.compile(
     r"^(hola|buenos dias|buenas|gracias|vale|perfecto|genial|de acuerdo|ok|okay|bien|si|"
     r"hi|hello|morning|good morning|thanks|thank you|great|sounds good|will do|sure|"
     r"perfect|right|yes|yeah|bye|adios|hasta luego|see you|nos vemos)\b"
+)
+_OPENERS = re.compile(
+    r"^(?:(?:si|vale|bueno|pues|ok|okay|yeah|yes|right|well|so|and|y|pero|but|claro|mira|"
+    r"oye|entonces|perfecto|genial|great|sure|otra cosa|one more thing)\b[,:.]?\s*)+"
 )
 _STOP = set(
     [
@@ -320,22 +327,31 @@ class SummaryResult:
 
 
 def summarize(segments: Iterable[Mapping[str, Any]], *, language: str | None) -> SummaryResult:
-    """Bullets, risks and topics of ``segments`` (dicts with at least ``text``)."""
-    said = [
-        sentence for segment in segments for sentence in sentences(str(segment.get("text") or ""))
-    ]
+    """Bullets, risks and topics of ``segments`` (dicts with at least ``text``; ``conf``,
+    the ASR's confidence, when known)."""
+    said: list[str] = []
+    confs: list[float] = []
+    for segment in segments:
+        conf = _conf(segment)
+        for sentence in sentences(str(segment.get("text") or "")):
+            said.append(sentence)
+            confs.append(conf)
     content = [[w for w in words(s) if _is_content(w)] for s in said]
     frequency = Counter(w for ws in content for w in set(ws))
-    risks = _dedupe([s for s in said if _RISK.search(fold(s)) and _worth(s)])[:MAX_RISKS]
+    # What the ASR was unsure of is often what it got wrong: never quoted.
+    heard = [conf >= MIN_ASR_CONF for conf in confs]
+    risks = _dedupe(
+        [s for s, ok in zip(said, heard, strict=True) if ok and _RISK.search(fold(s)) and _worth(s)]
+    )[:MAX_RISKS]
     scored: list[tuple[float, int, str]] = []
     for i, (sentence, ws) in enumerate(zip(said, content, strict=True)):
-        if not _worth(sentence) or sentence in risks:
+        if not heard[i] or not _worth(sentence) or sentence in risks:
             continue
         folded = fold(sentence)
         score = sum(frequency[w] - 1 for w in ws) / (len(ws) + 2)  # recurring words
         score += 3.0 if _DECISION.search(folded) else 0.0
         score += 1.0 if _FACT.search(folded) else 0.0
-        scored.append((score, i, sentence))
+        scored.append((score * confs[i], i, sentence))
     chosen: list[tuple[int, str]] = []
     for _score, i, sentence in sorted(scored, key=lambda t: (-t[0], t[1])):
         if len(chosen) == MAX_BULLETS:
@@ -349,14 +365,23 @@ def summarize(segments: Iterable[Mapping[str, Any]], *, language: str | None) ->
     )
 
 
+def _conf(segment: Mapping[str, Any]) -> float:
+    conf = segment.get("conf")
+    if isinstance(conf, int | float) and not isinstance(conf, bool) and 0.0 <= conf <= 1.0:
+        return float(conf)
+    return 1.0  # a person's text, or unknown
+
+
 def _is_content(word: str) -> bool:
     return len(word) >= 4 and word not in _STOP and "'" not in word
 
 
 def _worth(sentence: str) -> bool:
-    folded = fold(sentence).strip("¿¡ ")
+    """Five words or more, no question, and not small talk once the "Sí," or "Okay, and"
+    it opens with is left aside."""
+    folded = _OPENERS.sub("", fold(sentence).strip("¿¡ "))
     return (
-        len(words(sentence)) >= 5
+        len(words(folded)) >= 5
         and not sentence.rstrip().endswith("?")
         and not _SMALL_TALK.match(folded)
     )

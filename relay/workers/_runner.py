@@ -262,7 +262,9 @@ class Workers:
                     due=item.due,
                     conf=round(item.conf, 2),
                     segment_ids=[item.segment_id],
-                    source_span={"from": item.source_span[0], "to": item.source_span[1]},
+                    source_span=None
+                    if item.source_span is None
+                    else {"from": item.source_span[0], "to": item.source_span[1]},
                 )
                 doc.mark_stale(action_id, False)
             for action_id in previous - found:
