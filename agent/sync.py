@@ -24,8 +24,7 @@ import websockets
 from pycrdt import Provider
 from websockets.asyncio.client import ClientConnection
 
-from engine import TranscriptDoc, decode_state, split_update
-from relay import protocol
+from engine import TranscriptDoc, decode_state, protocol, split_update
 
 from .credentials import CredentialStore, LoginError, Tokens, refresh
 

@@ -29,8 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench import relay as base
-from engine import TranscriptDoc, decode_state
-from relay import protocol
+from engine import TranscriptDoc, decode_state, protocol
 
 MIB = 2**20
 WRITER_RATE = 50.0  # attack 1: the writer's updates per second...

@@ -92,12 +92,17 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 import bench.engine as engine_bench  # noqa: E402
-from engine import InvalidUpdateError, TranscriptDoc, check_update, decode_state  # noqa: E402  # noqa: E402
-from relay import protocol  # noqa: E402
+from engine import (  # noqa: E402  # noqa: E402
+    InvalidUpdateError,
+    TranscriptDoc,
+    check_update,
+    decode_state,
+    protocol,
+)
+from engine.protocol import Kind  # noqa: E402
 from relay.compaction import Compactor  # noqa: E402
 from relay.db import connect as db_connect  # noqa: E402
 from relay.db import upgrade  # noqa: E402
-from relay.protocol import Kind  # noqa: E402
 from relay.rooms import Rooms  # noqa: E402
 from relay.updates import UpdateLog  # noqa: E402
 

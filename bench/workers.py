@@ -27,8 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import anyio  # noqa: E402
 
 import bench.engine as engine_bench  # noqa: E402
-from engine import Origin, TranscriptDoc  # noqa: E402
-from relay import protocol  # noqa: E402
+from engine import (  # noqa: E402
+    Origin,
+    TranscriptDoc,
+    protocol,
+)
 from relay.db import connect, upgrade  # noqa: E402
 from relay.rooms import Connection, Room, Rooms  # noqa: E402
 from relay.updates import UpdateLog  # noqa: E402

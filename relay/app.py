@@ -35,6 +35,7 @@ from engine import (
     TranscriptDoc,
     clean_vocabulary,
 )
+from engine.protocol import MAX_FRAME_BYTES, ProtocolError
 
 from . import errors
 from .auth import (
@@ -62,7 +63,6 @@ from .limits import ConnectionLimits, KeyedBuckets, Throttle
 from .metrics import CONTENT_TYPE, Metrics, ReconnectTracker
 from .openapi import OPENAPI
 from .projections import Projector
-from .protocol import MAX_FRAME_BYTES, ProtocolError
 from .reading import read_part
 from .rooms import Accepted, Connection, Room, RoomClosedError, Rooms
 from .updates import TranscriptGoneError, UpdateLog

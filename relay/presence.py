@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .protocol import GONE, MAX_AWARENESS_ENTRIES, Presence
+from engine.protocol import GONE, MAX_AWARENESS_ENTRIES, Presence
 
 # One client's JSON state: a browser's is its user's name, colour and cursor. A few KiB
 # leave room for more while keeping a room's presence (and each frame relayed to all of

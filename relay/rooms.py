@@ -3,7 +3,7 @@
 A room is loaded from the stored updates (never from the SQL projection, which would
 duplicate content) and applies each client update in this order:
 
-1. parse the frame strictly (:mod:`relay.protocol`), and drop a viewer's writes;
+1. parse the frame strictly (:mod:`engine.protocol`), and drop a viewer's writes;
 2. check the update's structure (:mod:`relay.updatecheck`: yrs can take half a second
    to reject a crafted one, holding the GIL), then apply it to the room's doc;
 3. submit it to the update log (group commit) and, once committed, send it to the others
@@ -39,15 +39,16 @@ import anyio
 import anyio.to_process
 from pycrdt import Doc
 
+import engine.protocol as protocol
 from engine import InvalidUpdateError, TranscriptDoc, check_state_vector, clock_ends, decode_state
+from engine.protocol import GONE, Kind
 
-from . import presence, protocol
+from . import presence
 from .compaction import squash
 from .fanout import Connection as Connection  # re-exported: rooms are joined with it
 from .metrics import Metrics
 from .presence import MAX_OWNED_CLIENTS as MAX_OWNED_CLIENTS
 from .presence import MAX_STATE_BYTES, Presences
-from .protocol import GONE, Kind
 from .syncanswer import SyncAnswers
 from .updates import Commit, LogClosedError, UpdateLog
 

@@ -1,7 +1,7 @@
 """The answer to a sync step 1: what a room's doc has beyond the peer's state vector.
 
 Small answers are one SYNC_STEP2 frame. A doc larger than
-:data:`~relay.protocol.PART_BYTES` (a long meeting with many revisions passes the frame
+:data:`~engine.protocol.PART_BYTES` (a long meeting with many revisions passes the frame
 limit) goes as several updates (:func:`engine.split_update`): UPDATE frames, then the last
 part as the SYNC_STEP2, so a y-websocket client counts itself synced only once it has all
 of it. For a peer that has none of the doc (a newcomer, or a loop of requests), the answer
@@ -27,9 +27,7 @@ import anyio
 import anyio.to_process
 from pycrdt import Doc
 
-from engine import decode_state, split_update
-
-from . import protocol
+from engine import decode_state, protocol, split_update
 
 
 class SyncAnswers:

@@ -25,11 +25,10 @@ import websockets
 from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection
 
-from engine import Origin, TranscriptDoc, decode_state, split_update
-from relay import protocol
+from engine import Origin, TranscriptDoc, decode_state, protocol, split_update
+from engine.protocol import Kind
 from relay.auth import TokenConfig, issue_pair
 from relay.db import connect
-from relay.protocol import Kind
 
 MINUTA = Path(sys.executable).parent / "minuta"
 SECRET = "test-secret-" + "x" * 40

@@ -19,8 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from engine import InvalidUpdateError, TranscriptDoc, check_state_vector, check_update
-from relay import protocol
+from engine import InvalidUpdateError, TranscriptDoc, check_state_vector, check_update, protocol
 
 # Tiny frames that make yrs spin for hundreds of milliseconds: absurd counts.
 CRAFTED = [

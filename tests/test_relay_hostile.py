@@ -31,9 +31,8 @@ from _relay import (
 from sqlalchemy import Engine
 from websockets.asyncio.client import ClientConnection
 
-from engine import TranscriptDoc, decode_state
-from relay import protocol
-from relay.protocol import GONE, Presence
+from engine import TranscriptDoc, decode_state, protocol
+from engine.protocol import GONE, Presence
 from relay.rooms import Connection, Rooms
 from relay.updates import UpdateLog
 

@@ -15,8 +15,7 @@ from pycrdt import Map
 
 from agent.credentials import Tokens, login
 from agent.sync import Backoff, RelaySync
-from engine import TranscriptDoc
-from relay import protocol
+from engine import TranscriptDoc, protocol
 
 SEGMENTS = 3000  # about 6.5 MiB encoded: over the 4 MiB frame limit
 

@@ -32,8 +32,7 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 from pycrdt import Map
 
-from engine import Snapshot, TranscriptDoc, to_json
-from relay import protocol
+from engine import Snapshot, TranscriptDoc, protocol, to_json
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 SCRIPT = Path(__file__).resolve().parent / "node" / "coedit.mjs"

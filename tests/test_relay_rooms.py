@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Text
 from sqlalchemy import Engine, text
 
-from engine import Origin, TranscriptDoc, covers, decode_state
-from relay import protocol, rooms
-from relay.protocol import GONE, Kind, Presence, ProtocolError
+from engine import Origin, TranscriptDoc, covers, decode_state, protocol
+from engine.protocol import GONE, Kind, Presence, ProtocolError
+from relay import rooms
 from relay.rooms import Connection, Room, RoomClosedError, Rooms
 from relay.updates import UpdateLog
 

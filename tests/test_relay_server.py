@@ -14,9 +14,8 @@ import websockets
 from _relay import RelayProcess as Relay
 from _relay import SyncClient, close_code, connected, metric, query, relay_env, wait_until
 
-from engine import TranscriptDoc, decode_state
-from relay import protocol
-from relay.protocol import GONE, Presence
+from engine import TranscriptDoc, decode_state, protocol
+from engine.protocol import GONE, Presence
 
 
 @pytest.fixture(scope="module")

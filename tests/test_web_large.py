@@ -22,8 +22,7 @@ from test_web import (
 )
 from test_web import relay as relay
 
-from engine import TranscriptDoc
-from relay import protocol
+from engine import TranscriptDoc, protocol
 
 __all__ = ["_browser_present", "browser", "relay"]  # fixtures, shared with test_web
 

@@ -27,10 +27,9 @@ from _relay import (
 )
 from sqlalchemy import Engine, text
 
-from engine import Origin, TranscriptDoc
-from relay import protocol
+from engine import Origin, TranscriptDoc, protocol
+from engine.protocol import Kind
 from relay.db import connect
-from relay.protocol import Kind
 from relay.rooms import Connection, Rooms
 from relay.updates import UpdateLog
 from relay.workers import WorkerOptions, Workers

@@ -15,7 +15,7 @@ import os
 import socket
 from typing import Any
 
-from relay import protocol
+from engine import protocol
 from relay.auth import TokenConfig, resolve_secret
 from relay.db import NotMigratedError
 

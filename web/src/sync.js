@@ -18,7 +18,7 @@ const NOTICE = 101
 const SYNC = 0
 const SYNC_STEP1 = 0
 const UPDATE = 2
-export const PART_BYTES = 2 ** 20 - 16 // relay/protocol.py's: a part's frame fits in 1 MiB
+export const PART_BYTES = 2 ** 20 - 16 // engine/protocol.py's: a part's frame fits in 1 MiB
 
 /**
  * Sync `doc` with the relay's room `transcriptId`. Events on the returned object:
