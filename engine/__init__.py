@@ -11,6 +11,7 @@ Example:
 
 from ._doc import TranscriptDoc as TranscriptDoc
 from ._doc import utc_now as utc_now
+from ._errors import CommandError as CommandError
 from ._errors import CorruptUpdateError as CorruptUpdateError
 from ._errors import InvalidTranscriptError as InvalidTranscriptError
 from ._errors import TranscriptError as TranscriptError
@@ -46,6 +47,7 @@ __all__ = [
     "FORMATS",
     "MEDIA_TYPES",
     "Action",
+    "CommandError",
     "CorruptUpdateError",
     "Format",
     "InvalidTranscriptError",

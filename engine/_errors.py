@@ -17,3 +17,8 @@ class InvalidTranscriptError(TranscriptError):
 
 class UnknownSegmentError(InvalidTranscriptError):
     """An edit or lookup named a segment the transcript does not have."""
+
+
+class CommandError(Exception):
+    """A ``minuta`` command's user-facing error, from either side's commands: printed as
+    one line, exit status 2."""

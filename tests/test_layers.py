@@ -16,11 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("engine", "agent", "relay")
 MAX_LINES = 400
-# The relay's commands still live in the agent's CLI (issue 14 moves them to relay/cli/).
-AGENT_MODULES_IMPORTING_RELAY = {
-    "agent/cli/db.py", "agent/cli/users.py", "agent/cli/relay.py", "agent/cli/worker.py",
-    "agent/cli/_local_relay.py",
-}  # fmt: skip
+# Still to move (issue 14): ``minuta worker`` (the workers as a relay client) lives in
+# the agent's CLI.
+AGENT_MODULES_IMPORTING_RELAY = {"agent/cli/worker.py"}
 # Modules over the limit, at their size today (issue 14 splits them).
 LONG_MODULES = {
     "engine/_doc.py": 737, "relay/app.py": 598, "agent/audio.py": 486,

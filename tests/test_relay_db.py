@@ -556,6 +556,27 @@ def test_sqlite_writers_of_one_process_queue_on_a_lock_not_in_the_busy_handler(
         ]
 
 
+def test_a_failed_sqlite_write_lets_the_next_writer_go(
+    tmp_path: Path, engines: Callable[[str | URL], Engine]
+) -> None:
+    engine = engines(f"sqlite:///{tmp_path / 'failed.sqlite3'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER NOT NULL)")
+    with pytest.raises(Exception, match="NOT NULL"), writer(engine).begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t VALUES (NULL)")
+    done = threading.Event()
+
+    def other_writer() -> None:
+        with writer(engine).begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        done.set()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    thread.join(timeout=20)
+    assert done.is_set()
+
+
 def test_sqlite_connect_creates_the_folder(
     tmp_path: Path, engines: Callable[[str | URL], Engine]
 ) -> None:

@@ -1,6 +1,10 @@
 """The ``minuta`` command line: one entry point, one module per command.
 
-Every command reports a bad input as one line on stderr and exits with status 2.
+The commands are the modules of the ``minuta.commands`` entry-point group
+(``pyproject.toml``): the agent's here, the relay's in ``relay/cli/``. Each has
+``register(subparsers)``; the entry point loads them by name, so the agent never imports
+the relay. Every command reports a bad input as one line on stderr (a
+:class:`~engine.CommandError` or :class:`~engine.TranscriptError`) and exits with status 2.
 """
 
 from __future__ import annotations
@@ -8,26 +12,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
+from types import ModuleType
 
-from engine import TranscriptError
+from engine import CommandError, TranscriptError
 
-from . import (
-    db,
-    demo,
-    devices,
-    export,
-    insights,
-    login,
-    record,
-    relay,
-    transcribe,
-    users,
-    worker,
-)
-from ._common import CliError
+GROUP = "minuta.commands"
 
-COMMANDS = (transcribe, record, devices, export, insights, demo, relay, db, users, login, worker)
+
+def commands() -> list[ModuleType]:
+    """The command modules of both sides, in the order ``pyproject.toml`` lists them."""
+    found = [ep.load() for ep in entry_points(group=GROUP)]
+    if not found:  # a source tree that was never installed: say so, not "no command"
+        raise SystemExit(f"minuta: no commands found in the {GROUP!r} entry points: pip install .")
+    return found
 
 
 def _version() -> str:
@@ -44,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"minuta {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
+    for command in commands():
         command.register(sub)
     return parser
 
@@ -54,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (CliError, TranscriptError) as exc:
+    except (CommandError, TranscriptError) as exc:
         print(f"minuta {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -7,14 +7,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from engine import TranscriptDoc, loads_json
+from engine import CommandError, TranscriptDoc, loads_json
 
 # A transcript file larger than this is refused rather than read into memory.
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 
 
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
+# The agent's commands say CliError; the relay's raise the same class (relay/cli/).
+CliError = CommandError
 
 
 def user_error(exc: BaseException, *kinds: type[Exception]) -> BaseException:

@@ -2,8 +2,10 @@
 
 The folder keeps a random JWT secret and the demo user's random password (both readable
 by this user only), so the relay can be started again on the same data and the same
-login. The relay runs as a child process: its event loop never competes with the ASR for
-the GIL, and stopping it is a SIGTERM (a graceful shutdown that commits everything).
+login. Everything is done the way a user would, with the relay's own commands in child
+processes (``minuta db upgrade``, ``minuta users add``, ``minuta relay``): the agent never
+imports the relay, the relay's event loop never competes with the ASR for the GIL, and
+stopping it is a SIGTERM (a graceful shutdown that commits everything).
 """
 
 from __future__ import annotations
@@ -15,9 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 from types import TracebackType
-
-from relay.auth import hash_password
-from relay.db import Org, User, connect, default_database_url, upgrade, writer
 
 from ._common import CliError
 
@@ -47,30 +46,28 @@ class LocalRelay:
         self._process: subprocess.Popen[str] | None = None
 
     def prepare(self) -> None:
-        from sqlalchemy.orm import Session
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.secret = _secret_file(self.data_dir / "jwt-secret", 48)
         self.password = _secret_file(self.data_dir / "demo-password", 12)
-        engine = connect(default_database_url(self.data_dir))
-        try:
-            upgrade(engine)
-            with Session(writer(engine)) as session, session.begin():
-                if session.get(Org, DEMO_ORG) is None:
-                    session.add(Org(org_id=DEMO_ORG, name="Demo"))
-                    session.flush()
-                user = session.query(User).filter_by(username=DEMO_USER).first()
-                if user is None:
-                    session.add(
-                        User(
-                            username=DEMO_USER,
-                            org_id=DEMO_ORG,
-                            role="admin",
-                            password_hash=hash_password(self.password),
-                        )
-                    )
-        finally:
-            engine.dispose()
+        where = ["--data-dir", str(self.data_dir)]
+        self._minuta("db", "upgrade", *where)
+        self._minuta(
+            "users", "add", DEMO_USER, "--org", DEMO_ORG, "--role", "admin", *where,
+            env={"MINUTA_PASSWORD": self.password}, ok_if="exists already",
+        )  # fmt: skip
+
+    def _minuta(
+        self, *args: str, env: dict[str, str] | None = None, ok_if: str | None = None
+    ) -> str:
+        """Run a ``minuta`` command; its error as a CliError (``ok_if``: an error that
+        means there is nothing to do, as for the demo user on a second run)."""
+        run = subprocess.run(
+            [sys.executable, "-m", "agent.cli", *args], env={**os.environ, **(env or {})},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if run.returncode != 0 and not (ok_if and ok_if in run.stderr):
+            raise CliError(f"minuta {' '.join(args[:2])} failed: {run.stderr.strip()[-300:]}")
+        return run.stdout
 
     def __enter__(self) -> LocalRelay:
         self.prepare()

@@ -23,7 +23,6 @@ from sqlalchemy.pool import StaticPool
 
 # How long a writer queues on this process's lock before it leaves the wait to SQLite.
 WRITE_LOCK_WAIT_S = 30.0
-_HOLDS_WRITE_LOCK = "minuta_holds_write_lock"
 
 
 class NotMigratedError(Exception):
@@ -38,6 +37,30 @@ def default_database_url(data_dir: Path) -> URL:
     """The embedded SQLite file in the data folder, as a URL object: a folder name with
     ``?`` or ``%`` in it must not be read as URL syntax."""
     return URL.create("sqlite", database=str(Path(data_dir).resolve() / "minuta.sqlite3"))
+
+
+class _WriterQueue:
+    """SQLite makes a writer that finds the database locked sleep and retry, in steps of
+    1, 2, 5, 10, 15, 20, 25 ms...: behind a 20 ms transaction it waited 33 ms, behind 40 ms
+    54 ms (measured here), and a projection of a long transcript held up every room's
+    ACKs that long. This process's writers queue on a lock instead, handed over at once;
+    other processes (a CLI command) still meet the busy handler. Each thread holds it
+    from its BEGIN IMMEDIATE until its connection is back in the pool."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held = threading.local()
+
+    def enter(self) -> None:
+        if not getattr(self._held, "yes", False) and self._lock.acquire(
+            timeout=WRITE_LOCK_WAIT_S
+        ):  # after the wait, SQLite's own handler decides
+            self._held.yes = True
+
+    def leave(self) -> None:
+        if getattr(self._held, "yes", False):
+            self._held.yes = False
+            self._lock.release()
 
 
 def normalize_url(url: str) -> str:
@@ -91,13 +114,7 @@ def _connect(url: URL) -> Engine:
             # SQLAlchemy, not the driver, starts transactions (see _begin).
             dbapi_connection.isolation_level = None
 
-        # SQLite makes a writer that finds the database locked sleep and retry, in steps
-        # of 1, 2, 5, 10, 15, 20, 25 ms...: behind a 20 ms transaction it waited 33 ms,
-        # behind 40 ms 54 ms (measured here), and a projection of a long transcript held
-        # up every room's ACKs that long. Writers of this process queue on a lock
-        # instead, handed over at once; other processes (a CLI command) still meet the
-        # busy handler. An in-memory database has one connection: nothing to queue for.
-        write_lock = None if in_memory else threading.Lock()
+        writers = None if in_memory else _WriterQueue()
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
@@ -105,20 +122,15 @@ def _connect(url: URL) -> Engine:
             # "database is locked" (no waiting) when another connection wrote in between;
             # writers that read first ask for the write lock up front.
             mode = connection.get_execution_options().get("sqlite_begin", "")
-            if (
-                mode == "IMMEDIATE"
-                and write_lock is not None
-                and write_lock.acquire(timeout=WRITE_LOCK_WAIT_S)
-            ):
-                connection.info[_HOLDS_WRITE_LOCK] = True
+            if mode == "IMMEDIATE" and writers is not None:
+                writers.enter()
             connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
-        @event.listens_for(engine, "checkin")
-        def _checkin(_dbapi_connection: Any, record: Any) -> None:
-            # After the commit or rollback: the connection is back in the pool.
-            if record is not None and record.info.pop(_HOLDS_WRITE_LOCK, False):
-                assert write_lock is not None
-                write_lock.release()
+        if writers is not None:
+            # After the commit or rollback the connection goes back to the pool (or is
+            # dropped after an error): the next writer may go.
+            event.listen(engine, "checkin", lambda *_: writers.leave())
+            event.listen(engine, "invalidate", lambda *_: writers.leave())
 
         return engine
     return create_engine(url, pool_pre_ping=True)

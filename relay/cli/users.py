@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from relay.auth import MIN_PASSWORD_LENGTH, hash_password
-from relay.db import ROLES, NotMigratedError, Org, User, check_migrated, writer
+from engine import CommandError as CliError
 
-from ._common import CliError
+from ..auth import MIN_PASSWORD_LENGTH, hash_password
+from ..db import ROLES, NotMigratedError, Org, User, check_migrated, writer
 from .db import add_database_arguments, one_line, open_engine
 
 

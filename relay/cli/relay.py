@@ -15,11 +15,11 @@ import os
 import socket
 from typing import Any
 
+from engine import CommandError as CliError
 from engine import protocol
-from relay.auth import TokenConfig, resolve_secret
-from relay.db import NotMigratedError
 
-from ._common import CliError
+from ..auth import TokenConfig, resolve_secret
+from ..db import NotMigratedError
 from .db import add_database_arguments, open_engine
 
 

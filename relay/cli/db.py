@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from relay.db import DatabaseUrlError, connect, default_database_url, upgrade
+from engine import CommandError as CliError
 
-from ._common import CliError
+from ..db import DatabaseUrlError, connect, default_database_url, upgrade
 
 
 def add_database_arguments(p: argparse.ArgumentParser) -> None:
