@@ -14,11 +14,9 @@ from typing import Any
 
 from engine import FORMATS
 
+from .openapi_schemas import COMPONENTS, ref
+
 _JSON = "application/json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +48,7 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {
         str(code): {
             "description": reasons[code],
-            "content": {_JSON: {"schema": _ref("Error")}},
+            "content": {_JSON: {"schema": ref("Error")}},
         }
         for code in codes
     }
@@ -81,86 +79,7 @@ OPENAPI: dict[str, Any] = {
             "organization's transcript, 1011 the relay could not store an update (retry later)."
         ),
     },
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "string"}},
-            },
-            "Tokens": {
-                "type": "object",
-                "required": ["access_token", "refresh_token"],
-                "properties": {
-                    "access_token": {"type": "string", "description": "valid 15 minutes"},
-                    "refresh_token": {"type": "string", "description": "valid 24 hours"},
-                },
-            },
-            "Transcript": {
-                "type": "object",
-                "required": ["transcript_id", "org_id", "title"],
-                "properties": {
-                    "transcript_id": {"type": "string"},
-                    "org_id": {"type": "string"},
-                    "title": {"type": "string"},
-                    "language": {"type": ["string", "null"]},
-                    "started_at": {
-                        "type": ["string", "null"],
-                        "description": "ISO 8601, as the recording agent wrote it in the doc",
-                    },
-                    "segment_count": {"type": "integer"},
-                    "duration_s": {"type": "number"},
-                    "created_by": {"type": ["string", "null"]},
-                    "created_at": {"type": ["string", "null"], "format": "date-time"},
-                    "updated_at": {
-                        "type": ["string", "null"],
-                        "format": "date-time",
-                        "description": "the last SQL snapshot of its doc",
-                    },
-                    "live": {
-                        "type": "boolean",
-                        "description": "a recording agent is connected to it now "
-                        "(in the list and GET of one transcript)",
-                    },
-                },
-            },
-            "TranscriptPage": {
-                "type": "object",
-                "required": ["items", "limit", "offset", "total", "next_offset"],
-                "properties": {
-                    "items": {"type": "array", "items": _ref("Transcript")},
-                    "limit": {"type": "integer"},
-                    "offset": {"type": "integer"},
-                    "total": {"type": "integer"},
-                    "next_offset": {"type": ["integer", "null"]},
-                },
-            },
-            "Summary": {
-                "type": "object",
-                "properties": {
-                    "bullets": {"type": "array", "items": {"type": "string"}},
-                    "risks": {"type": "array", "items": {"type": "string"}},
-                    "topics": {"type": "array", "items": {"type": "string"}},
-                    "updated_at": {"type": "string"},
-                    "model": {"type": "string"},
-                },
-            },
-            "Action": {
-                "type": "object",
-                "properties": {
-                    "action_id": {"type": "string"},
-                    "text": {"type": "string"},
-                    "owner": {"type": ["string", "null"]},
-                    "due": {"type": ["string", "null"], "format": "date"},
-                    "status": {"type": "string", "enum": ["open", "done", "dismissed"]},
-                    "conf": {"type": "number"},
-                    "segment_ids": {"type": "array", "items": {"type": "string"}},
-                    "origin": {"type": "string"},
-                },
-            },
-        },
-    },
+    "components": COMPONENTS,
     "paths": {
         "/": {
             "get": {
@@ -216,7 +135,7 @@ OPENAPI: dict[str, Any] = {
                     }
                 ),
                 "responses": {
-                    **_ok("Tokens", _ref("Tokens")),
+                    **_ok("Tokens", ref("Tokens")),
                     **_errors(400, 401, 413, 429, 503),
                 },
             }
@@ -231,7 +150,7 @@ OPENAPI: dict[str, Any] = {
                         "properties": {"refresh_token": {"type": "string", "maxLength": 4096}},
                     }
                 ),
-                "responses": {**_ok("Tokens", _ref("Tokens")), **_errors(400, 401, 413)},
+                "responses": {**_ok("Tokens", ref("Tokens")), **_errors(400, 401, 413)},
             }
         },
         "/transcripts": {
@@ -263,7 +182,7 @@ OPENAPI: dict[str, Any] = {
                     }
                 ),
                 "responses": {
-                    **_ok("Created", _ref("Transcript"), "201"),
+                    **_ok("Created", ref("Transcript"), "201"),
                     **_errors(400, 401, 403, 409),
                 },
             },
@@ -293,7 +212,7 @@ OPENAPI: dict[str, Any] = {
                         "schema": {"type": "string", "maxLength": 200},
                     },
                 ],
-                "responses": {**_ok("A page", _ref("TranscriptPage")), **_errors(400, 401)},
+                "responses": {**_ok("A page", ref("TranscriptPage")), **_errors(400, 401)},
             },
         },
         "/transcripts/{transcript_id}": {
@@ -301,7 +220,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "One transcript's metadata (from the SQL snapshot)",
                 "security": _AUTH,
                 "parameters": [_ID],
-                "responses": {**_ok("The transcript", _ref("Transcript")), **_errors(401, 404)},
+                "responses": {**_ok("The transcript", ref("Transcript")), **_errors(401, 404)},
             },
             "patch": {
                 "summary": "Set the vocabulary: names and jargon the ASR should expect (editors "
@@ -349,14 +268,14 @@ OPENAPI: dict[str, Any] = {
                 "summary": "The summary, from the merged doc",
                 "security": _AUTH,
                 "parameters": [_ID],
-                "responses": {**_ok("The summary", _ref("Summary")), **_errors(401, 404)},
+                "responses": {**_ok("The summary", ref("Summary")), **_errors(401, 404)},
             },
             "post": {
                 "summary": "Run the summary and action workers now (editors and admins)",
                 "security": _AUTH,
                 "parameters": [_ID],
                 "responses": {
-                    **_ok("The new summary", _ref("Summary")),
+                    **_ok("The new summary", ref("Summary")),
                     **_errors(401, 403, 404),
                 },
             },
@@ -367,7 +286,7 @@ OPENAPI: dict[str, Any] = {
                 "security": _AUTH,
                 "parameters": [_ID],
                 "responses": {
-                    **_ok("The actions", {"type": "array", "items": _ref("Action")}),
+                    **_ok("The actions", {"type": "array", "items": ref("Action")}),
                     **_errors(401, 404),
                 },
             }

@@ -24,7 +24,8 @@ import pytest
 
 from engine.insights import ActionItem, SummaryResult, extract_actions, summarize
 from relay.workers import LlmBackend, LlmConfig
-from relay.workers._llm import MERGE_SUMMARIES, chunk_lines, estimate_tokens, render_lines
+from relay.workers._llm import chunk_lines, estimate_tokens, render_lines
+from relay.workers._prompts import MERGE_SUMMARIES
 
 TODAY = date(2026, 1, 14)  # a Wednesday
 
@@ -144,11 +145,14 @@ def test_actions_from_the_model_keep_only_sure_ones_on_real_segments(fake: FakeL
         assert llm.name == "llm:qwen2.5-7b"
     assert found == [
         ActionItem(
-            "s1", "Jorge", "Llamar al arquitecto", "2026-01-15", 0.9, (0, len(SEGMENTS[0]["text"]))
+            "s1",
+            "Jorge",
+            "Llamar al arquitecto",
+            "2026-01-15",
+            0.9,
+            None,  # no times: no span
         ),
-        ActionItem(
-            "s4", "Carmen", "Preparar el informe", "2026-01-16", 0.8, (0, len(SEGMENTS[3]["text"]))
-        ),
+        ActionItem("s4", "Carmen", "Preparar el informe", "2026-01-16", 0.8, None),
     ]
     [request] = fake.requests
     assert request.path == "/v1/chat/completions"
@@ -365,3 +369,11 @@ def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (config.max_chunk_tokens, config.overlap) == (2500, 0.10)
     with LlmBackend(config) as llm:
         assert llm.name == "llm:llama3.1:8b"
+
+
+def test_an_action_from_the_model_spans_its_segments_seconds(fake: FakeLlm) -> None:
+    fake.reply = actions_reply(action("s1"))
+    timed = [{**SEGMENTS[0], "t0": 12.5, "t1": 17.0}]
+    with backend(fake) as llm:
+        [found] = llm.actions(timed, language="es", today=TODAY)
+    assert found.source_span == (12.5, 17.0)

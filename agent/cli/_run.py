@@ -7,7 +7,9 @@ import math
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -28,7 +30,7 @@ from ..models import ModelError, ResolvedModel, resolve_model
 from ..session import FinalWritten, Resume
 from ..store import LocalStore, StoreError, default_storage_dir
 from ..sync import RelaySync
-from ..vad import BACKENDS, SAMPLE_RATE, VadOptions, restart_step
+from ..vad import BACKENDS, SAMPLE_RATE, Backend, VadOptions, restart_step
 from ._common import CliError, write_text
 
 _SEGMENT_NUMBER = re.compile(r"^seg-(\d+)$")
@@ -38,6 +40,29 @@ _SEGMENT_NUMBER = re.compile(r"^seg-(\d+)$")
 WARM_UP_S = 30.0
 # How long a finished command waits for the relay to acknowledge its last changes.
 SYNC_DRAIN_S = 10.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``transcribe``, ``record`` and ``demo`` share, read once from the command line
+    (:meth:`from_args`): the layers below never see ``argparse``."""
+
+    model: str | None = None  # a folder or a bundled name; None: the bundled base
+    language: str | None = None
+    title: str | None = None
+    vocabulary: Path | None = None
+    vad: Backend = "auto"
+    storage_dir: Path | None = None
+    relay: str | None = None  # also sync to this relay
+    credentials_file: Path | None = None  # None: the user's own credential store
+    partials: bool = False
+    fast: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        """The options a command has; those it does not take keep their defaults."""
+        given: dict[str, Any] = {f.name: getattr(args, f.name, f.default) for f in fields(cls)}
+        return cls(**given)
 
 
 def add_asr_arguments(p: argparse.ArgumentParser) -> None:
@@ -93,30 +118,31 @@ def apply_vocabulary(path: Path | None, doc: TranscriptDoc) -> None:
         doc.set_meta(vocabulary=terms, origin=Origin.AGENT)
 
 
-def check_model(args: argparse.Namespace) -> ResolvedModel:
+def check_model(options: RunOptions) -> ResolvedModel:
     """Find the model and check it suits ``--language``, before minutes of loading."""
     try:
-        info = resolve_model(args.model)
+        info = resolve_model(options.model)
     except ModelError as exc:
         raise CliError(str(exc)) from None
-    if info.english_only and args.language not in (None, "en"):
-        raise CliError(f"{info.name} is English-only: pick another --model for {args.language}")
+    if info.english_only and options.language not in (None, "en"):
+        raise CliError(f"{info.name} is English-only: pick another --model for {options.language}")
     return info
 
 
-def load_asr(args: argparse.Namespace) -> IncrementalTranscriber:
-    print(f"Loading the {args.model or 'base'} model…", file=sys.stderr)
+def load_asr(options: RunOptions) -> IncrementalTranscriber:
+    name = options.model or "base"
+    print(f"Loading the {name} model…", file=sys.stderr)
     try:
-        return IncrementalTranscriber(AsrOptions(model=args.model, language=args.language))
+        return IncrementalTranscriber(AsrOptions(model=options.model, language=options.language))
     except ModelError as exc:
         raise CliError(str(exc)) from None
     except (RuntimeError, ValueError, OSError) as exc:
-        raise CliError(f"cannot load the model {args.model or 'base'}: {exc}") from None
+        raise CliError(f"cannot load the model {name}: {exc}") from None
 
 
-def open_store(args: argparse.Namespace, transcript_id: str) -> LocalStore:
+def open_store(options: RunOptions, transcript_id: str) -> LocalStore:
     try:
-        return LocalStore(args.storage_dir or default_storage_dir(), transcript_id)
+        return LocalStore(options.storage_dir or default_storage_dir(), transcript_id)
     except StoreError as exc:
         raise CliError(str(exc)) from None
 
@@ -201,18 +227,19 @@ def add_relay_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def relay_sync(args: argparse.Namespace, doc: TranscriptDoc, store: LocalStore) -> RelaySync | None:
+def relay_sync(options: RunOptions, doc: TranscriptDoc, store: LocalStore) -> RelaySync | None:
     """A sync loop for ``--relay``, with the transcript created on the relay if need be.
 
     The relay being down is no error: the agent works offline and syncs when it can.
     """
-    if not getattr(args, "relay", None):
+    relay = options.relay
+    if not relay:
         return None
     # ``minuta demo`` keeps its relay's tokens in that relay's folder, not the user's.
-    credentials = CredentialStore(getattr(args, "credentials_file", None))
-    tokens = credentials.get(args.relay)
+    credentials = CredentialStore(options.credentials_file)
+    tokens = credentials.get(relay)
     if tokens is None:
-        raise CliError(f"not logged in to {args.relay}: run `minuta login {args.relay}`")
+        raise CliError(f"not logged in to {relay}: run `minuta login {relay}`")
     meta = doc.snapshot()["meta"]
     try:
         response = httpx.post(
@@ -227,7 +254,7 @@ def relay_sync(args: argparse.Namespace, doc: TranscriptDoc, store: LocalStore) 
             timeout=10,
         )
         if response.status_code == 401:
-            raise CliError(f"the relay refused the login: run `minuta login {args.relay}`")
+            raise CliError(f"the relay refused the login: run `minuta login {relay}`")
         if response.status_code not in (201, 409):
             raise CliError(f"the relay refused the transcript: {response.text.strip()[:200]}")
     except httpx.HTTPError:

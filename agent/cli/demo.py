@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from engine import export
 from ..credentials import CredentialStore, LoginError, login
 from ._common import CliError
 from ._local_relay import DEMO_USER, LocalRelay
-from ._run import add_asr_arguments, prepare_out, print_final
+from ._run import RunOptions, add_asr_arguments, prepare_out, print_final
 from .transcribe import transcribe_file
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "demo-meeting.ogg"
@@ -93,11 +94,13 @@ def run(args: argparse.Namespace) -> int:
             credentials.put(tokens)
         except LoginError as exc:
             raise CliError(f"cannot log in to the demo relay: {exc}") from None
-        args.relay, args.credentials_file = relay.url, credentials.path
+        options = replace(
+            RunOptions.from_args(args), relay=relay.url, credentials_file=credentials.path
+        )
         transcript_id = f"demo-{datetime.now():%Y%m%d-%H%M%S}"
         print(f"Transcribing the bundled sample {SAMPLE.name} on this machine:")
         doc = transcribe_file(
-            args, SAMPLE, args.out, transcript_id=transcript_id,
+            options, SAMPLE, args.out, transcript_id=transcript_id,
             title=args.title or "Demo meeting", on_final=print_final,
         )  # fmt: skip
         # A meeting this short never reaches the workers' triggers: run them now, so the

@@ -27,6 +27,7 @@ from ..sync import RelaySync
 from ..vad import VadOptions
 from ._common import CliError, user_error
 from ._run import (
+    RunOptions,
     add_asr_arguments,
     add_relay_argument,
     apply_vocabulary,
@@ -77,23 +78,24 @@ def run(args: argparse.Namespace) -> int:
     except AudioError as exc:
         raise CliError(str(exc)) from None
     try:
-        check_model(args)
-        asr = load_asr(args)
-        with open_store(args, transcript_id) as store:
+        options = RunOptions.from_args(args)
+        check_model(options)
+        asr = load_asr(options)
+        with open_store(options, transcript_id) as store:
             doc = open_doc(
                 store,
                 lambda: TranscriptDoc.create(
                     transcript_id,
-                    title=args.title or "Recording",
-                    language=args.language,
+                    title=options.title or "Recording",
+                    language=options.language,
                     model=asr.model_info.name,
                 ),
             )
-            apply_vocabulary(args.vocabulary, doc)
+            apply_vocabulary(options.vocabulary, doc)
             resume, _ = resume_point(doc, rewrite_last=False)
-            sync = relay_sync(args, doc, store)
+            sync = relay_sync(options, doc, store)
             session = TranscriptionSession(
-                doc, asr, vad=VadOptions(backend=args.vad),
+                doc, asr, vad=VadOptions(backend=options.vad),
                 options=StreamOptions(partial_interval_s=1.0), resume=resume,
                 on_final=print_final,
             )  # fmt: skip

@@ -28,6 +28,7 @@ from ..sync import RelaySync
 from ..vad import VadOptions
 from ._common import CliError, user_error
 from ._run import (
+    RunOptions,
     add_asr_arguments,
     add_relay_argument,
     apply_vocabulary,
@@ -87,12 +88,13 @@ def transcript_id_for(path: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     path = Path(args.audio)
     out = args.out or path.with_name(path.name + ".minuta")
-    transcribe_file(args, path, out, transcript_id=args.id, title=args.title or path.stem)
+    options = RunOptions.from_args(args)
+    transcribe_file(options, path, out, transcript_id=args.id, title=args.title or path.stem)
     return 0
 
 
 def transcribe_file(
-    args: argparse.Namespace,
+    options: RunOptions,
     path: Path,
     out: Path,
     *,
@@ -101,7 +103,7 @@ def transcribe_file(
     on_final: Callable[[FinalWritten], None] | None = None,
 ) -> TranscriptDoc:
     """Transcribe ``path`` into the local store (resuming if it was interrupted) and
-    export it to ``out``. ``args`` carries the shared options (model, language, storage)."""
+    export it to ``out`` with the shared ``options`` (model, language, storage, relay)."""
     try:
         chunks = read_file(path)
         first = next(chunks, None)  # fails now, before the model loads, if unreadable
@@ -112,17 +114,17 @@ def transcribe_file(
         raise CliError(f"{path}: no audio in the file")
     prepare_out(out)
     duration = file_duration(path)
-    model = check_model(args)
-    with open_store(args, transcript_id) as store:
+    model = check_model(options)
+    with open_store(options, transcript_id) as store:
         doc = open_doc(
             store,
             lambda: TranscriptDoc.create(
-                transcript_id, title=title, language=args.language, model=model.name
+                transcript_id, title=title, language=options.language, model=model.name
             ),
         )
-        apply_vocabulary(getattr(args, "vocabulary", None), doc)
+        apply_vocabulary(options.vocabulary, doc)
         resume, done = resume_point(doc)
-        sync = relay_sync(args, doc, store)
+        sync = relay_sync(options, doc, store)
         if duration is not None and done >= duration - DONE_SLACK_S:
             print(f"{path} is already transcribed; exporting it again.")
             if sync is not None:
@@ -131,13 +133,12 @@ def transcribe_file(
             return doc
         if done:
             print(f"Resuming after {done:.1f} s already transcribed.")
-        asr = load_asr(args)
-        options = StreamOptions(
-            partial_interval_s=1.0 if getattr(args, "partials", False) else None,
-            pack=getattr(args, "fast", False),
+        asr = load_asr(options)
+        stream = StreamOptions(
+            partial_interval_s=1.0 if options.partials else None, pack=options.fast
         )
         session = TranscriptionSession(
-            doc, asr, vad=VadOptions(backend=getattr(args, "vad", "auto")), options=options,
+            doc, asr, vad=VadOptions(backend=options.vad), options=stream,
             resume=resume, on_final=on_final,
         )  # fmt: skip
         started = time.monotonic()

@@ -14,6 +14,7 @@ from ._actions import MIN_CONF as MIN_CONF
 from ._actions import ActionItem as ActionItem
 from ._actions import extract_actions as extract_actions
 from ._dates import resolve_due as resolve_due
+from ._span import span_seconds as span_seconds
 from ._summary import SummaryResult as SummaryResult
 from ._summary import summarize as summarize
 
@@ -23,5 +24,6 @@ __all__ = [
     "SummaryResult",
     "extract_actions",
     "resolve_due",
+    "span_seconds",
     "summarize",
 ]
