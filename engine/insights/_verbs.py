@@ -96,7 +96,7 @@ def conditional(word: str) -> bool:
     for ending in ("riamos", "riais", "rias", "rian", "ria"):
         if lower.endswith(ending):
             stem = lower[: -len(ending) + 1]  # keep the r
-            return _is_infinitive(stem) or fold(stem) in {f"{s}" for s in _IRREGULAR_FUTURE}
+            return _is_infinitive(stem) or fold(stem) in _IRREGULAR_FUTURE
     return False
 
 
