@@ -14,9 +14,7 @@ stops the loop, with the relay's reason in :attr:`RelaySync.stopped`.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import anyio
@@ -24,34 +22,17 @@ import websockets
 from pycrdt import Provider
 from websockets.asyncio.client import ClientConnection
 
-from engine import TranscriptDoc, decode_state, protocol, split_update
+from engine import TranscriptDoc, protocol
+from engine.syncclient import (
+    CLOSE_TOO_LARGE,
+    CLOSE_UNAUTHORIZED,
+    GIVE_UP,
+    Backoff,
+    ClientFrames,
+    FrameTooLargeError,
+)
 
 from .credentials import CredentialStore, LoginError, Tokens, refresh
-
-CLOSE_TOO_LARGE = 4413
-# Close codes after which retrying cannot help.
-GIVE_UP = {
-    4400: "the relay refused what this client sent",
-    4403: "this transcript belongs to another organization",  # relays before 2026-12
-    4404: "no such transcript (unknown, deleted, or another organization's)",
-    4413: "an update too large to send",
-}
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Waits between reconnects: ``first_s`` doubling up to ``max_s``, ±``jitter``.
-
-    The cap is low on purpose: the agent should be back within ~3 s of the relay.
-    """
-
-    first_s: float = 0.25
-    max_s: float = 2.0
-    jitter: float = 0.2
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.max_s, self.first_s * 2**attempt)
-        return base * random.uniform(1 - self.jitter, 1 + self.jitter)
 
 
 def _closed(exc: BaseException) -> bool:
@@ -62,18 +43,14 @@ def _closed(exc: BaseException) -> bool:
 
 
 class _Channel:
-    """The websocket as a Provider channel, minus Minuta's own frames."""
+    """The websocket as a Provider channel, minus Minuta's own frames (``frames``)."""
 
-    def __init__(self, ws: ClientConnection, path: str, on_ack: Callable[[bytes], None]) -> None:
+    def __init__(self, ws: ClientConnection, path: str, frames: ClientFrames) -> None:
         self.ws = ws
         self._path = path
-        self.on_ack = on_ack
-        self.notices: list[str] = []
+        self.frames = frames
         self.closed = anyio.Event()
         self.refused: str | None = None  # why we closed: something we cannot send
-        # The relay answers every update frame with one ACK, in order: the difference is
-        # what is in flight (deletions included, which state vectors do not show).
-        self.unacked = 0
 
     @property
     def path(self) -> str:
@@ -90,39 +67,24 @@ class _Channel:
             raise StopAsyncIteration from None
 
     async def send(self, message: bytes) -> None:
-        if message[:2] not in (bytes([protocol.SYNC, 1]), bytes([protocol.SYNC, 2])):
-            await self.ws.send(message)
+        try:
+            frames = self.frames.outgoing(message)
+        except FrameTooLargeError as exc:
+            # No Minuta client writes such a value; sending it would get the connection
+            # closed, and again at every reconnect.
+            self.refused = str(exc)
+            await self.ws.close()
             return
-        frames = [message]
-        if len(message) > protocol.PART_BYTES:
-            update = protocol.parse(message, max_bytes=len(message)).payload
-            parts = split_update(update, max_bytes=protocol.PART_BYTES)
-            frames = [protocol.update(part) for part in parts]
         for frame in frames:
-            if len(frame) > protocol.MAX_FRAME_BYTES:
-                # One value larger than a frame (no Minuta client writes one). Sending it
-                # would get the connection closed, and again at every reconnect.
-                self.refused = (
-                    f"frames are limited to {protocol.MAX_FRAME_BYTES} bytes, and one value "
-                    f"in the doc takes {len(frame)}"
-                )
-                await self.ws.close()
-                return
-            self.unacked += 1
             await self.ws.send(frame)
 
     async def recv(self) -> bytes:
         while True:
-            frame = await self.ws.recv()
-            if isinstance(frame, str):
-                frame = frame.encode()
-            if frame[:1] == bytes([protocol.ACK]):
-                state, frames = protocol.parse_ack(frame)
-                self.unacked = max(0, self.unacked - frames)
-                self.on_ack(state)
-            elif frame[:1] == bytes([protocol.NOTICE]):
-                self.notices.append(protocol.parse_payload(frame).decode(errors="replace"))
-            else:
+            received = await self.ws.recv()
+            frame = self.frames.incoming(
+                received.encode() if isinstance(received, str) else received
+            )
+            if frame is not None:
                 return frame
 
 
@@ -153,27 +115,25 @@ class RelaySync:
         self.credentials = credentials
         self.backoff = backoff or Backoff()
         self.on_ack = on_ack
-        self.acked: bytes | None = None
+        self.frames = ClientFrames(on_ack=self._ack)
         self.connected = anyio.Event()
         self.connects = 0
         self.stopped: str | None = None  # why syncing gave up, if it did
         self._acked_event = anyio.Event()
-        self._channel: _Channel | None = None
 
     @property
     def url(self) -> str:
         base = self.tokens.relay_url.replace("http://", "ws://").replace("https://", "wss://")
         return f"{base}/sync/{self.transcript_id}"
 
+    @property
+    def acked(self) -> bytes | None:
+        """The relay's state vector from its last ACK."""
+        return self.frames.acked
+
     def pending(self) -> bool:
         """Whether the local doc holds changes the relay has not acknowledged."""
-        if self.acked is None or (self._channel is not None and self._channel.unacked):
-            return True
-        acked = decode_state(self.acked)
-        return any(
-            clock > acked.get(client, 0)
-            for client, clock in decode_state(self.doc.state_vector()).items()
-        )
+        return self.frames.pending(self.doc.state_vector())
 
     async def wait_acked(self) -> None:
         """Return once the relay has acknowledged everything the doc holds now."""
@@ -182,7 +142,6 @@ class RelaySync:
             await self._acked_event.wait()
 
     def _ack(self, state: bytes) -> None:
-        self.acked = state
         if self.on_ack is not None:
             self.on_ack(state)
         self._acked_event.set()
@@ -194,7 +153,7 @@ class RelaySync:
             if code is not None and code in GIVE_UP:
                 self.stopped = GIVE_UP[code] + (f": {reason}" if reason else "")
                 return
-            if code == 4401:
+            if code == CLOSE_UNAUTHORIZED:
                 try:
                     self.tokens = await refresh(self.tokens)
                 except LoginError as exc:
@@ -221,7 +180,8 @@ class RelaySync:
         try:
             self.connects += 1
             self.connected.set()
-            channel = self._channel = _Channel(ws, self.url, self._ack)
+            self.frames.connected()
+            channel = _Channel(ws, self.url, self.frames)
             try:
                 async with Provider(self.doc.doc, channel):
                     await channel.closed.wait()
@@ -232,7 +192,6 @@ class RelaySync:
                 return CLOSE_TOO_LARGE, channel.refused
             return ws.close_code, ws.close_reason or ""
         finally:
-            self._channel = None
             # Even when cancelled (the command is done): close, or the socket leaks.
             with anyio.CancelScope(shield=True), anyio.move_on_after(2):
                 await ws.close()

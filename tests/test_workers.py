@@ -22,7 +22,6 @@ from _relay import (
     connected,
     prepare,
     relay_env,
-    run_minuta,
     wait_until,
 )
 from sqlalchemy import Engine, text
@@ -207,14 +206,10 @@ def test_in_the_relay_twenty_finals_bring_actions_to_every_client_and_sql(
 
 def test_minuta_worker_runs_them_in_another_process(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    env = relay_env(
-        MINUTA_USERNAME="root",
-        MINUTA_CONFIG_DIR=str(tmp_path / "config"),
-    )
+    env = relay_env(MINUTA_USERNAME="root")
     server = RelayProcess(data, env, [*prepare(data, env), "--no-workers"]).start()
     worker = None
     try:
-        run_minuta("login", server.url, env=env)
         worker = subprocess.Popen(
             [str(MINUTA), "worker", server.url, "--poll", "0.3", "--workers-wait", "0.5", "1"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -247,7 +242,7 @@ def test_minuta_worker_runs_them_in_another_process(tmp_path: Path) -> None:
 def test_a_remote_run_reaches_the_relay_as_one_update() -> None:
     """``minuta worker`` writes a run's actions and summary in one transaction, so no
     client ever sees the actions of a run without its summary."""
-    from agent.remote_docs import RemoteDocs, _Session
+    from relay.workers._remote import RemoteDocs, _Session
 
     class Acked:  # the relay's ACK, at once (the real sync is tested above)
         async def wait_acked(self) -> None:

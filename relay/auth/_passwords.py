@@ -9,8 +9,8 @@ still verify.
 
 from __future__ import annotations
 
-import functools
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,9 +41,17 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-@functools.cache
+_DUMMY: list[str] = []
+_DUMMY_LOCK = threading.Lock()
+
+
 def dummy_hash() -> str:
     """A hash of a random password, with the same parameters as every user's: verifying
     against it costs what a real verification costs, so an unknown username does not
     answer faster than a known one."""
-    return _HASHER.hash(secrets.token_urlsafe(24))
+    # A lock, not functools.cache: the login gate warms this on a thread while the first
+    # login may ask for it, and the cache lets both compute and answer different hashes.
+    with _DUMMY_LOCK:
+        if not _DUMMY:
+            _DUMMY.append(_HASHER.hash(secrets.token_urlsafe(24)))
+        return _DUMMY[0]

@@ -1,4 +1,4 @@
-"""The relay's commands: ``minuta relay``, ``minuta db`` and ``minuta users``.
+"""The relay's commands: ``minuta relay``, ``minuta db``, ``minuta users`` and ``minuta worker``.
 
 Each module has ``register(subparsers)``, like the agent's commands; the one ``minuta``
 entry point finds them through the ``minuta.commands`` entry-point group

@@ -1,11 +1,12 @@
 """``minuta worker RELAY_URL``: the summary and action workers as a separate process.
 
 By default the relay runs them itself; start it with ``--no-workers`` and run this
-instead (on the same machine or another). It signs in with the tokens ``minuta login
-RELAY_URL`` kept (an editor or admin account), watches the relay's transcripts, keeps a
-synced copy of each active one and writes actions and summaries into it, which the
-relay stores and relays like any client's update. ``MINUTA_LLM_URL`` selects an LLM
-backend, as for the relay.
+instead (on the same machine or another). It signs in as an editor or admin account
+(``--username`` or ``$MINUTA_USERNAME``, the password from ``$MINUTA_PASSWORD``; a
+service keeps no token file), watches the relay's transcripts, keeps a synced copy of
+each active one and writes actions and summaries into it, which the relay stores and
+relays like any client's update. ``MINUTA_LLM_URL`` selects an LLM backend, as for the
+relay.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 from typing import Any
 
 import anyio
 
-from ..credentials import CredentialStore
-from ._common import CliError
+from engine import CommandError as CliError
+
+from ..workers import LlmBackend, LlmConfig, WorkerOptions, Workers
+from ..workers._client import RelayLogin, RelayLoginError
+from ..workers._remote import RemoteDocs
 
 
 def register(sub: Any) -> None:
@@ -29,6 +34,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("relay", metavar="RELAY_URL", help="e.g. http://127.0.0.1:8765")
+    p.add_argument("--username", default=os.environ.get("MINUTA_USERNAME"))
     p.add_argument(
         "--poll", type=float, default=5.0, metavar="SECONDS",
         help="how often to look for changed transcripts (default 5)",
@@ -41,14 +47,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from relay.workers import LlmBackend, LlmConfig, WorkerOptions, Workers
-
-    from ..remote_docs import RemoteDocs
-
-    credentials = CredentialStore()
-    tokens = credentials.get(args.relay)
-    if tokens is None:
-        raise CliError(f"not logged in to {args.relay}: run `minuta login {args.relay}`")
+    password = os.environ.get("MINUTA_PASSWORD")
+    if not args.username or password is None:
+        raise CliError("set --username (or MINUTA_USERNAME) and MINUTA_PASSWORD")
+    relay_url = args.relay.strip().rstrip("/")
+    if not relay_url.startswith(("http://", "https://")):
+        raise CliError(f"RELAY_URL must start with http:// or https://, not {args.relay!r}")
+    login = RelayLogin(relay_url, args.username, password)
     low, high = args.workers_wait
     if args.poll <= 0 or args.workers_finals < 1 or not 0 < low <= high:
         raise CliError("--poll must be positive, --workers-finals 1 or more, 0 < MIN <= MAX")
@@ -60,15 +65,19 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("minuta").setLevel(logging.INFO)
 
     async def main() -> None:
+        try:
+            await login.sign_in()
+        except RelayLoginError as exc:
+            raise CliError(str(exc)) from None
         workers: Workers | None = None
 
         def changed(transcript_id: str) -> None:
             if workers is not None:
                 workers.touch(transcript_id)
 
-        docs = RemoteDocs(tokens, on_change=changed, credentials=credentials, poll_s=args.poll)
+        docs = RemoteDocs(login, on_change=changed, poll_s=args.poll)
         workers = Workers(docs, LlmBackend(llm) if llm else None, options=options)
-        print(f"Minuta workers on {tokens.relay_url}", flush=True)
+        print(f"Minuta workers on {relay_url}", flush=True)
         async with anyio.create_task_group() as tg:
             tg.start_soon(docs.run)
             tg.start_soon(workers.run)

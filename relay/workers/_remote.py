@@ -3,8 +3,8 @@
 The workers run inside the relay by default. ``minuta worker`` runs them in another
 process instead: it watches the relay's transcript list (each row's ``updated_at`` moves
 when its doc changes), keeps a synced copy of each active transcript over its own
-websocket (:class:`agent.sync.RelaySync`), and writes the results into that copy, which
-syncs them back: the relay stores and relays them like any client's update.
+websocket (:class:`WorkerSync`), and writes the results into that copy, which syncs them
+back: the relay stores and relays them like any client's update.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from anyio.abc import TaskGroup
 
 from engine import Origin, TranscriptDoc
 
-from .credentials import CredentialStore, LoginError, Tokens, refresh
-from .sync import RelaySync
+from ._client import RelayLogin, RelayLoginError, WorkerSync
 
 log = logging.getLogger("minuta.workers")
 
@@ -30,27 +29,25 @@ log = logging.getLogger("minuta.workers")
 @dataclass
 class _Session:
     doc: TranscriptDoc
-    sync: RelaySync
+    sync: WorkerSync
     scope: anyio.CancelScope
     last_change: float = field(default_factory=time.monotonic)
 
 
 class RemoteDocs:
-    """The :class:`relay.workers.DocHost` of ``minuta worker``; ``run()`` until cancelled."""
+    """The :class:`DocHost` of ``minuta worker``; ``run()`` until cancelled."""
 
     def __init__(
         self,
-        tokens: Tokens,
+        login: RelayLogin,
         *,
         on_change: Callable[[str], None],
-        credentials: CredentialStore | None = None,
         poll_s: float = 5.0,
         recent: timedelta = timedelta(minutes=10),
         idle_s: float = 600.0,
     ) -> None:
-        self.tokens = tokens
+        self.login = login
         self.on_change = on_change
-        self.credentials = credentials
         self.poll_s = poll_s
         self.recent = recent
         self.idle_s = idle_s
@@ -65,7 +62,7 @@ class RemoteDocs:
             while True:
                 try:
                     await self._poll(since)
-                except (httpx.HTTPError, LoginError) as exc:
+                except (httpx.HTTPError, RelayLoginError) as exc:
                     log.warning("cannot list the relay's transcripts: %s", exc)
                 self._close_idle()
                 await anyio.sleep(self.poll_s)
@@ -86,14 +83,12 @@ class RemoteDocs:
         async with httpx.AsyncClient(timeout=10) as http:
             for attempt in range(2):
                 response = await http.get(
-                    f"{self.tokens.relay_url}/transcripts",
+                    f"{self.login.relay_url}/transcripts",
                     params={"limit": 200},
-                    headers={"Authorization": f"Bearer {self.tokens.access_token}"},
+                    headers=self.login.headers,
                 )
                 if response.status_code == 401 and attempt == 0:
-                    self.tokens = await refresh(self.tokens)
-                    if self.credentials is not None:
-                        self.credentials.put(self.tokens)
+                    await self.login.renew()
                     continue
                 response.raise_for_status()
                 return list(response.json()["items"])
@@ -105,14 +100,7 @@ class RemoteDocs:
             return session
         assert self._tg is not None, "run() first"
         doc = TranscriptDoc()
-        # Not "agent": the workers' copy does not make a transcript live.
-        sync = RelaySync(
-            doc,
-            self.tokens,
-            credentials=self.credentials,
-            transcript_id=transcript_id,
-            client="worker",
-        )
+        sync = WorkerSync(doc, self.login, transcript_id)
         scope = anyio.CancelScope()
         session = self._sessions[transcript_id] = _Session(doc, sync, scope)
 
