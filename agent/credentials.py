@@ -63,6 +63,10 @@ class CredentialStore:
         except TypeError:
             return None
 
+    def relays(self) -> list[str]:
+        """The relays logged in to."""
+        return sorted(self._read())
+
     def put(self, tokens: Tokens) -> None:
         data = self._read()
         data[tokens.relay_url] = asdict(tokens)

@@ -30,16 +30,11 @@ from engine.syncclient import (
     Backoff,
     ClientFrames,
     FrameTooLargeError,
+    only,
 )
 
 from .credentials import CredentialStore, LoginError, Tokens, refresh
-
-
-def _closed(exc: BaseException) -> bool:
-    """Whether ``exc`` (maybe a group, from the Provider's tasks) is only a closed socket."""
-    if isinstance(exc, BaseExceptionGroup):
-        return all(_closed(e) for e in exc.exceptions)
-    return isinstance(exc, websockets.ConnectionClosed)
+from .relay_api import RelayRefusedError, RelayUnreachableError, create_transcript
 
 
 class _Channel:
@@ -106,8 +101,12 @@ class RelaySync:
         on_ack: Callable[[bytes], None] | None = None,
         transcript_id: str | None = None,
         client: str | None = None,
+        create: dict[str, object] | None = None,
     ) -> None:
         self.doc = doc
+        # The body that creates the transcript on the relay, if it may not exist there
+        # yet (recorded offline): sent before the first connection, until it is answered.
+        self.create = create
         self.client = client
         # Given when the doc starts empty (a worker's copy): its meta comes from the relay.
         self.transcript_id = transcript_id or doc.transcript_id
@@ -148,23 +147,41 @@ class RelaySync:
 
     async def run(self) -> None:
         attempt = 0
+        while self.create is not None:
+            try:
+                await create_transcript(self.tokens, self.create)
+                self.create = None
+            except RelayUnreachableError:
+                await anyio.sleep(self.backoff.delay(attempt))
+                attempt += 1
+            except RelayRefusedError as exc:
+                if exc.status != 401 or not await self._refresh():
+                    self.stopped = self.stopped or str(exc)
+                    return
+        attempt = 0
         while True:
             code, reason = await self._session()
             if code is not None and code in GIVE_UP:
                 self.stopped = GIVE_UP[code] + (f": {reason}" if reason else "")
                 return
             if code == CLOSE_UNAUTHORIZED:
-                try:
-                    self.tokens = await refresh(self.tokens)
-                except LoginError as exc:
-                    self.stopped = str(exc)
+                if not await self._refresh():
                     return
-                if self.credentials is not None:
-                    self.credentials.put(self.tokens)
                 continue
             await anyio.sleep(self.backoff.delay(attempt))
             attempt = 0 if self.connected.is_set() else attempt + 1
             self.connected = anyio.Event()
+
+    async def _refresh(self) -> bool:
+        """New tokens; False (with the reason in ``stopped``) if the login is over."""
+        try:
+            self.tokens = await refresh(self.tokens)
+        except LoginError as exc:
+            self.stopped = str(exc)
+            return False
+        if self.credentials is not None:
+            self.credentials.put(self.tokens)
+        return True
 
     async def _session(self) -> tuple[int | None, str]:
         """One connection, until it closes; returns the close code (None: no connection)
@@ -185,8 +202,8 @@ class RelaySync:
             try:
                 async with Provider(self.doc.doc, channel):
                     await channel.closed.wait()
-            except (websockets.ConnectionClosed, BaseExceptionGroup) as exc:
-                if not _closed(exc):
+            except Exception as exc:  # the Provider's tasks wrap a closed socket
+                if not only(exc, websockets.ConnectionClosed):
                     raise
             if channel.refused is not None:
                 return CLOSE_TOO_LARGE, channel.refused

@@ -60,6 +60,21 @@ class Backoff:
         return base * random.uniform(1 - self.jitter, 1 + self.jitter)
 
 
+def only(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` is nothing but ``kind``: the Provider's task group wraps a closed
+    socket in groups, and its update task in a task failure whose cause it is.
+
+    Example:
+        >>> only(ExceptionGroup("tasks", [OSError(), OSError()]), OSError)
+        True
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        return all(only(e, kind) for e in exc.exceptions)
+    if isinstance(exc, kind):
+        return True
+    return exc.__cause__ is not None and only(exc.__cause__, kind)
+
+
 class FrameTooLargeError(ValueError):
     """One value in the doc is larger than a frame: the relay would refuse it at every
     reconnect, so the client stops instead."""

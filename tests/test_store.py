@@ -342,3 +342,51 @@ def test_transcribing_stores_no_audio(tmp_path: Path) -> None:
         data = path.read_bytes()
         leaked = sum(1 for b in blocks if b in data)
         assert leaked == 0, f"{path} holds {leaked} blocks of the decoded audio"
+
+
+# --------------------------------------------------------------------------- sync state
+
+
+def test_two_writers_on_one_log_read_each_others_rows_and_count_what_is_acked(
+    tmp_path: Path,
+) -> None:
+    """``minuta record`` and ``minuta sync --watch`` on one transcript: the syncing side
+    reads the recorder's rows from the log (``tail``) without logging them again, and a
+    row counts as acknowledged only once the doc that acknowledged it held it."""
+    relay = "http://relay.example"
+    with LocalStore(tmp_path, "t-1") as recorder, LocalStore(tmp_path, "t-1") as syncer:
+        doc = recorder.open_doc(lambda: _create("t-1"))
+        synced = syncer.open_doc(_never_create)
+        assert syncer.pending_rows(relay) is None  # never sent
+        syncer.set_acked(relay, synced.state_vector(), complete=True)
+        assert syncer.pending_rows(relay) == 0
+
+        doc.upsert_segment("seg-1", rev=1, text="Uno.", t0=0.0, t1=1.0)
+        # The relay's own change reaches the syncer between the recorder's rows.
+        synced.upsert_segment("seg-h", rev=1, text="Humano.", t0=9.0, t1=9.5)
+        doc.upsert_segment("seg-2", rev=1, text="Dos.", t0=1.0, t1=2.0)
+        assert syncer.pending_rows(relay) == 3
+        # Acked before reading the gap: the recorder's rows are not in that doc yet.
+        syncer.set_acked(relay, synced.state_vector(), complete=True)
+        assert syncer.pending_rows(relay) == 3
+        count = recorder.count()
+        assert syncer.tail() == 2 and recorder.count() == count  # read, not logged again
+        assert {s["segment_id"] for s in synced.snapshot()["segments"]} == {
+            "seg-1", "seg-2", "seg-h",
+        }  # fmt: skip
+        syncer.set_acked(relay, synced.state_vector(), complete=True)
+        assert syncer.pending_rows(relay) == 0
+        # An ACK while changes are in flight does not move the mark back.
+        syncer.set_acked(relay, synced.state_vector(), complete=False)
+        assert syncer.pending_rows(relay) == 0
+
+
+def test_a_compaction_keeps_a_fully_acked_log_acked(tmp_path: Path) -> None:
+    relay = "http://relay.example"
+    with LocalStore(tmp_path, "long") as store:
+        doc = store.open_doc(lambda: _create("long"))
+        _write_segments(doc, COMPACT_ABOVE)
+        store.set_acked(relay, doc.state_vector(), complete=True)
+    with LocalStore(tmp_path, "long") as store:
+        store.open_doc(_never_create)
+        assert store.count() == 1 and store.pending_rows(relay) == 0

@@ -9,12 +9,25 @@ from pathlib import Path
 
 from engine import CommandError, TranscriptDoc, loads_json
 
+from ..credentials import CredentialStore, normalize
+
 # A transcript file larger than this is refused rather than read into memory.
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 
 
 # The agent's commands say CliError; the relay's raise the same class (relay/cli/).
 CliError = CommandError
+
+
+def default_relay(relay: str | None, credentials: CredentialStore) -> str:
+    """``--relay``, or the one relay logged in to (normalized)."""
+    if relay:
+        return normalize(relay)
+    relays = credentials.relays()
+    if len(relays) != 1:
+        known = f" (logged in to {', '.join(relays)})" if relays else ""
+        raise CliError(f"which relay? pass --relay URL{known}")
+    return relays[0]
 
 
 def user_error(exc: BaseException, *kinds: type[Exception]) -> BaseException:

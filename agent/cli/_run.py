@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 
 from engine import (
     EXTENSIONS,
@@ -27,6 +26,7 @@ from engine import (
 from ..asr import AsrOptions, IncrementalTranscriber
 from ..credentials import CredentialStore
 from ..models import ModelError, ResolvedModel, resolve_model
+from ..relay_api import RelayRefusedError, RelayUnreachableError, create_transcript, creation
 from ..session import FinalWritten, Resume
 from ..store import LocalStore, StoreError, default_storage_dir
 from ..sync import RelaySync
@@ -230,7 +230,8 @@ def add_relay_argument(p: argparse.ArgumentParser) -> None:
 def relay_sync(options: RunOptions, doc: TranscriptDoc, store: LocalStore) -> RelaySync | None:
     """A sync loop for ``--relay``, with the transcript created on the relay if need be.
 
-    The relay being down is no error: the agent works offline and syncs when it can.
+    The relay being down is no error: the agent works offline, and the sync creates the
+    transcript and sends it once the relay is back.
     """
     relay = options.relay
     if not relay:
@@ -240,32 +241,26 @@ def relay_sync(options: RunOptions, doc: TranscriptDoc, store: LocalStore) -> Re
     tokens = credentials.get(relay)
     if tokens is None:
         raise CliError(f"not logged in to {relay}: run `minuta login {relay}`")
-    meta = doc.snapshot()["meta"]
+    body: dict[str, object] | None = None
     try:
-        response = httpx.post(
-            f"{tokens.relay_url}/transcripts",
-            json={
-                "transcript_id": meta["transcript_id"],
-                "title": meta["title"],
-                "language": meta["language"],
-                "client_doc": True,
-            },
-            headers={"Authorization": f"Bearer {tokens.access_token}"},
-            timeout=10,
-        )
-        if response.status_code == 401:
-            raise CliError(f"the relay refused the login: run `minuta login {relay}`")
-        if response.status_code not in (201, 409):
-            raise CliError(f"the relay refused the transcript: {response.text.strip()[:200]}")
-    except httpx.HTTPError:
+        # Once now, so that a refusal stops the command before minutes of work.
+        anyio.run(create_transcript, tokens, creation(doc))
+    except RelayRefusedError as exc:
+        if exc.status == 401:
+            raise CliError(f"the relay refused the login: run `minuta login {relay}`") from None
+        raise CliError(str(exc)) from None
+    except RelayUnreachableError:
         print(f"The relay {tokens.relay_url} is unreachable: working offline.", file=sys.stderr)
-    return RelaySync(
-        doc,
-        tokens,
-        credentials=credentials,
-        on_ack=lambda state: store.set_acked(tokens.relay_url, state),
-        client="agent",
+        body = creation(doc)  # created once the relay is back
+    sync: RelaySync | None = None
+
+    def acked(state: bytes) -> None:
+        store.set_acked(tokens.relay_url, state, complete=sync is not None and not sync.pending())
+
+    sync = RelaySync(
+        doc, tokens, credentials=credentials, on_ack=acked, client="agent", create=body
     )
+    return sync
 
 
 async def drain(sync: RelaySync | None) -> None:
@@ -278,8 +273,8 @@ async def drain(sync: RelaySync | None) -> None:
         print(f"Relay sync stopped: {sync.stopped}", file=sys.stderr)
     elif sync.pending():
         print(
-            "Some changes are not on the relay yet (offline?): they are kept locally and "
-            "sync the next time this transcript is opened with --relay.",
+            "Some changes are not on the relay yet (offline?): they are kept locally; "
+            "`minuta sync` sends them (`minuta sync --watch` as soon as the relay is back).",
             file=sys.stderr,
         )
     else:

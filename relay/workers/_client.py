@@ -24,6 +24,7 @@ from engine.syncclient import (
     Backoff,
     ClientFrames,
     FrameTooLargeError,
+    only,
 )
 
 log = logging.getLogger("minuta.workers")
@@ -165,8 +166,9 @@ class WorkerSync:
             try:
                 async with Provider(self.doc.doc, channel):
                     await channel.closed.wait()
-            except* websockets.ConnectionClosed:
-                pass
+            except Exception as exc:  # the Provider's tasks wrap a closed socket
+                if not only(exc, websockets.ConnectionClosed):
+                    raise
             return ws.close_code
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(2):

@@ -1,0 +1,69 @@
+"""The relay's REST calls the agent makes besides logging in: creating a transcript.
+
+A transcript recorded offline is created on the relay when the relay is back (by
+:class:`agent.sync.RelaySync`, before it first connects), with ``client_doc``: the local
+doc brings its own meta. 409 ("not available") is no error here: the id is ours already,
+or, if another organization holds it, the websocket says so (4404) and the sync stops.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from engine import TranscriptDoc
+
+from .credentials import Tokens
+
+
+class RelayUnreachableError(Exception):
+    """No answer from the relay (offline, or it is down): try again later."""
+
+
+class RelayRefusedError(Exception):
+    """The relay answered no; ``status`` 401 means the access token expired."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"the relay refused the transcript ({status}): {reason}")
+        self.status = status
+
+
+def creation(doc: TranscriptDoc) -> dict[str, object]:
+    """The body that creates ``doc``'s transcript on a relay."""
+    meta = doc.snapshot()["meta"]
+    return {
+        "transcript_id": meta["transcript_id"],
+        "title": meta["title"],
+        "language": meta["language"],
+        "client_doc": True,
+    }
+
+
+async def create_transcript(tokens: Tokens, body: dict[str, object]) -> None:
+    """Create the transcript on the relay unless it holds the id already.
+
+    Raises:
+        RelayUnreachableError: no answer.
+        RelayRefusedError: any refusal but 409.
+    """
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                f"{tokens.relay_url}/transcripts",
+                json=body,
+                headers={"Authorization": f"Bearer {tokens.access_token}"},
+            )
+    except httpx.HTTPError as exc:
+        raise RelayUnreachableError(str(exc)) from None
+    if response.status_code >= 500:
+        raise RelayUnreachableError(f"the relay answered {response.status_code}")
+    if response.status_code not in (201, 409):
+        raise RelayRefusedError(response.status_code, _reason(response))
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error or response.text.strip()[:200])
