@@ -14,15 +14,47 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from types import ModuleType
+from typing import Any
 
 from engine import CommandError, TranscriptError
 
 GROUP = "minuta.commands"
+_OURS = {"agent", "engine", "relay", "migrations", "minuta_web"}
 
 
-def commands() -> list[ModuleType]:
+class MissingCommand:
+    """A command whose side is not installed (the relay's, after ``pip install minuta``):
+    listed, and saying how to install it rather than breaking every other command."""
+
+    def __init__(self, name: str, module: str, missing: str) -> None:
+        self.name = name
+        self.missing = missing
+        self.install = (
+            "pip install 'minuta[relay]'" if module.startswith("relay.") else "pip install minuta"
+        )
+
+    def register(self, sub: Any) -> None:
+        # Its options are unknown here: main() parses what follows it leniently.
+        p = sub.add_parser(self.name, help=f"(not installed: {self.install})", add_help=False)
+        p.set_defaults(run=self.run)
+
+    def run(self, args: argparse.Namespace) -> int:
+        raise CommandError(
+            f"this command needs packages that are not installed ({self.missing} is "
+            f"missing): {self.install}"
+        )
+
+
+def commands() -> list[ModuleType | MissingCommand]:
     """The command modules of both sides, in the order ``pyproject.toml`` lists them."""
-    found = [ep.load() for ep in entry_points(group=GROUP)]
+    found: list[ModuleType | MissingCommand] = []
+    for ep in entry_points(group=GROUP):
+        try:
+            found.append(ep.load())
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] in _OURS:
+                raise  # a bug of ours, not a package left out
+            found.append(MissingCommand(ep.name, ep.value, exc.name or str(exc)))
     if not found:  # a source tree that was never installed: say so, not "no command"
         raise SystemExit(f"minuta: no commands found in the {GROUP!r} entry points: pip install .")
     return found
@@ -49,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not isinstance(getattr(args.run, "__self__", None), MissingCommand):
+        parser.parse_args(argv)  # the usual error and exit status 2
     try:
         code: int = args.run(args)
     except (CommandError, TranscriptError) as exc:
