@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         finals = sum(1 for s in snapshot["segments"] if s["final"])
         when = "" if changed is None else datetime.fromtimestamp(changed).strftime("%Y-%m-%d %H:%M")
-        rows.append((transcript_id, snapshot["meta"]["title"], str(finals), when, state))
+        title = str(snapshot["meta"]["title"] or "")
+        rows.append((transcript_id, title, str(finals), when, state))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
