@@ -1,6 +1,6 @@
 """Reading a transcript doc whatever its clients wrote into it: these readers never raise.
 
-Any client with edit rights can write anything into the roots (see :mod:`engine._doc` for
+Any client with edit rights can write anything into the roots (see :mod:`engine._doc_base` for
 the layout). A part that is not of the documented shape, such as a segment that is a
 string, a NaN time or a ``human_key`` naming no text, is left out of the snapshot and
 listed in its ``unreadable``: one bad write must not make a whole transcript unreadable,

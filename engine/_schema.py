@@ -1,6 +1,6 @@
 """Names shared by every layer: origins, root types and the plain shapes of a snapshot.
 
-The Yjs layout itself is described in the docstring of :mod:`engine._doc`.
+The Yjs layout itself is described in the docstring of :mod:`engine._doc_base`.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ LAYERS = ("engine", "agent", "relay")
 MAX_LINES = 400
 AGENT_MODULES_IMPORTING_RELAY: set[str] = set()
 # Modules over the limit, at their size today (issue 14 splits them).
-LONG_MODULES = {"engine/_doc.py": 737}
+LONG_MODULES: dict[str, int] = {}
 
 
 def modules() -> list[Path]:

@@ -14,7 +14,7 @@
 //
 // It connects with y-websocket's WebsocketProvider (the `ws` package stands in for the
 // browser's WebSocket), waits for `sync`, makes its edits with the plain Yjs API following
-// the engine's layout (engine/_doc.py), prints {"event": "edited"}, waits for `until`, then
+// the engine's layout (engine/_doc_base.py), prints {"event": "edited"}, waits for `until`, then
 // prints {"event": "final", ...} (what the engine would display, the speakers, and the whole
 // document as a Yjs update) and exits 0. On timeout it exits 1 with a message on stderr.
 // Indices count characters (code points) like the Python API; Yjs counts UTF-16 units.

@@ -1,5 +1,5 @@
 // The transcript's Yjs layout, read and written by the same rules as the engine
-// (engine/_doc.py; its module docstring describes the layout). In short: the ASR replaces
+// (engine/_doc_base.py; its module docstring describes the layout). In short: the ASR replaces
 // `asr` (one plain map) at each revision and adds a Y.Text per final hypothesis; a person
 // edits the Y.Text they were shown and records its key in `human_key`, so their text is
 // shown from then on, whatever the ASR does later. Offsets here are UTF-16 units, as in
