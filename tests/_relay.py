@@ -135,6 +135,27 @@ class RelayProcess:
         return str(response.json()["transcript_id"])
 
 
+def agent_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of an agent signed in as ana, its config and store under tmp_path."""
+    return relay_env(
+        MINUTA_USERNAME="ana",
+        MINUTA_CONFIG_DIR=str(tmp_path / "config"),
+        MINUTA_AGENT_DIR=str(tmp_path / "agent"),
+    )
+
+
+@contextlib.contextmanager
+def restartable_relay(tmp_path: Path, env: dict[str, str]) -> Iterator[RelayProcess]:
+    """A relay on a fixed port, so that it can be down and come back at the same URL."""
+    data = tmp_path / "data"
+    server = RelayProcess(data, env, prepare(data, env), port=free_port()).start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.stop()
+
+
 @contextlib.contextmanager
 def running(
     tmp_path_factory: Any, database_url: str | None = None, extra: Sequence[str] = ()

@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from _relay import MINUTA, RelayProcess, free_port, prepare, relay_env
+from _relay import MINUTA, RelayProcess, agent_env, restartable_relay
 
 from agent.credentials import CredentialStore, Tokens, login
 from agent.relay_api import creation
@@ -26,21 +26,13 @@ JFK = Path(__file__).resolve().parents[2] / "shared" / "eval" / "audio" / "jfk.f
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return relay_env(
-        MINUTA_USERNAME="ana",
-        MINUTA_CONFIG_DIR=str(tmp_path / "config"),
-        MINUTA_AGENT_DIR=str(tmp_path / "agent"),
-    )
+    return agent_env(tmp_path)
 
 
 @pytest.fixture
 def relay(tmp_path: Path, env: dict[str, str]) -> Iterator[RelayProcess]:
-    """A relay on a fixed port, so that it can be down and come back at the same URL."""
-    data = tmp_path / "data"
-    server = RelayProcess(data, env, prepare(data, env), port=free_port()).start()
-    yield server
-    if server.process is not None:
-        server.stop()
+    with restartable_relay(tmp_path, env) as server:
+        yield server
 
 
 def minuta(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
