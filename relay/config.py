@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from engine.protocol import MAX_FRAME_BYTES
 
 from .auth import LoginLimits, TokenConfig
+from .connectors import Dispatcher, DispatchOptions, SecretBox
 from .limits import ConnectionLimits
 from .metrics import Metrics
 from .projections import Projector
@@ -33,6 +34,9 @@ class RelayConfig:
     workers: WorkerOptions = field(default_factory=WorkerOptions)
     run_workers: bool = True  # False: ``minuta worker`` runs them in another process
     login: LoginLimits = field(default_factory=LoginLimits)
+    connector_box: SecretBox | None = None  # MINUTA_CONNECTOR_KEY's; None: connectors off
+    dispatch: bool = True  # False: ``minuta connectors dispatch`` sends the pushes
+    dispatch_options: DispatchOptions = field(default_factory=DispatchOptions)
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,4 @@ class Services:
     projector: Projector
     metrics: Metrics
     workers: Workers
+    dispatcher: Dispatcher | None = None  # None: no MINUTA_CONNECTOR_KEY, connectors off

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine import FORMATS
 
+from .openapi_connectors import PATHS as CONNECTOR_PATHS
 from .openapi_schemas import COMPONENTS, ref
 
 _JSON = "application/json"
@@ -322,3 +323,4 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+OPENAPI["paths"].update(CONNECTOR_PATHS)

@@ -24,7 +24,7 @@ from engine import Format, TranscriptDoc, export
 from .rooms import Rooms
 from .updates import UpdateLog
 
-Part = Literal["summary", "actions", "export"]
+Part = Literal["summary", "actions", "export", "snapshot"]
 
 
 def render(updates: list[bytes], part: Part, fmt: Format = "md") -> Any:
@@ -35,6 +35,8 @@ def render(updates: list[bytes], part: Part, fmt: Format = "md") -> Any:
     snapshot = doc.snapshot()
     if part == "export":
         return export(snapshot, fmt)
+    if part == "snapshot":
+        return snapshot
     return snapshot[part]
 
 

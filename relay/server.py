@@ -23,6 +23,7 @@ from engine import TranscriptDoc
 
 from .app import RelayConfig, Services, create_app
 from .compaction import Compactor
+from .connectors import Dispatcher
 from .memory import release_large_blocks
 from .metrics import Metrics
 from .projections import Projector
@@ -67,13 +68,18 @@ async def serve_relay(
             min_rows=config.compact_min_rows,
             metrics=metrics,
         )
-        app = create_app(config, Services(log, rooms, projector, metrics, workers))
+        dispatcher = None
+        if config.connector_box is not None:
+            dispatcher = Dispatcher(config.engine, config.connector_box, config.dispatch_options)
+        app = create_app(config, Services(log, rooms, projector, metrics, workers, dispatcher))
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(_until, stop, "projector", projector.run, metrics)
             tg.start_soon(_until, stop, "compaction", compactor.run, metrics)
             if config.run_workers:
                 tg.start_soon(_until, stop, "workers", workers.run, metrics)
+            if dispatcher is not None and config.dispatch:
+                tg.start_soon(_until, stop, "connectors", dispatcher.run, metrics)
             try:
                 await serve(app, hypercorn, shutdown_trigger=shutdown_trigger)
             finally:

@@ -47,8 +47,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The connectors' key (relay/connectors/_secrets.py): 32 bytes, base64.
+CONNECTOR_KEY = "bWludXRhLXRlc3QtY29ubmVjdG9yLWtleS0zMi1ieXQ="
+
+
 def relay_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "JWT_SECRET": SECRET, "MINUTA_PASSWORD": PASSWORD, **extra}
+    return {
+        **os.environ,
+        "JWT_SECRET": SECRET,
+        "MINUTA_PASSWORD": PASSWORD,
+        "MINUTA_CONNECTOR_KEY": CONNECTOR_KEY,
+        **extra,
+    }
 
 
 def run_minuta(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

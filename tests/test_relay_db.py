@@ -64,7 +64,7 @@ from relay.db._schema import head_revision, normalize_url, writer
 MINUTA = Path(sys.executable).parent / "minuta"
 PG_HOST_URL = "postgresql://postgres@127.0.0.1"
 PG_ADMIN_URL = f"{PG_HOST_URL}/postgres"
-HEAD = "0002"
+HEAD = "0003"
 PASSWORD = "correct horse battery"
 
 TABLES: dict[str, set[str]] = {

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import CommandError as CliError
 from engine import protocol
@@ -21,6 +21,9 @@ from engine import protocol
 from ..auth import TokenConfig, resolve_secret
 from ..db import NotMigratedError
 from .db import add_database_arguments, open_engine
+
+if TYPE_CHECKING:
+    from ..connectors import SecretBox
 
 
 def register(sub: Any) -> None:
@@ -87,8 +90,25 @@ def register(sub: Any) -> None:
         action="store_true",
         help="do not run the summary and action workers here (`minuta worker` does)",
     )
+    p.add_argument(
+        "--no-dispatch",
+        action="store_true",
+        help="do not send connector pushes here (`minuta connectors dispatch` does)",
+    )
     add_database_arguments(p)
     p.set_defaults(run=run)
+
+
+def connector_box() -> SecretBox | None:
+    """The connectors' key, if ``MINUTA_CONNECTOR_KEY`` is set (else connectors are off)."""
+    from relay.connectors import KEY_ENV, SecretBox, SecretError
+
+    if not os.environ.get(KEY_ENV):
+        return None
+    try:
+        return SecretBox.from_env()
+    except SecretError as exc:
+        raise CliError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         backend=LlmBackend(llm) if llm is not None else None,
         workers=WorkerOptions(every_finals=args.workers_finals, min_wait_s=low, max_wait_s=high),
         run_workers=not args.no_workers,
+        connector_box=connector_box(),
+        dispatch=not args.no_dispatch,
     )
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)

@@ -6,6 +6,11 @@ Example:
     'doc_updates'
 """
 
+from ._connectors import FINAL_STATES as FINAL_STATES
+from ._connectors import PUSH_STATES as PUSH_STATES
+from ._connectors import Connector as Connector
+from ._connectors import ConnectorLink as ConnectorLink
+from ._connectors import ConnectorPush as ConnectorPush
 from ._models import ROLES as ROLES
 from ._models import Action as Action
 from ._models import AuditEvent as AuditEvent
@@ -25,10 +30,15 @@ from ._schema import upgrade as upgrade
 from ._schema import writer as writer
 
 __all__ = [
+    "FINAL_STATES",
+    "PUSH_STATES",
     "ROLES",
     "Action",
     "AuditEvent",
     "Base",
+    "Connector",
+    "ConnectorLink",
+    "ConnectorPush",
     "DatabaseUrlError",
     "DeletedTranscript",
     "DocUpdate",

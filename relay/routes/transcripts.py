@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import InvalidTranscriptError, Origin, TranscriptDoc, clean_vocabulary
 
-from ..db import DeletedTranscript, DocUpdate, Transcript, writer
+from ..db import ConnectorLink, ConnectorPush, DeletedTranscript, DocUpdate, Transcript, writer
 from ..errors import ApiError
 from ..inputs import LANGUAGE_CHARS, MAX_INT_ARG, TITLE_CHARS, int_arg, json_object, text_field
 from ..rooms import RoomClosedError
@@ -175,9 +175,8 @@ def register(app: Quart, ctx: RouteContext) -> None:
                 if row is None:
                     return
                 session.add(DeletedTranscript(transcript_id=transcript_id, org_id=row.org_id))
-                session.execute(
-                    sa_delete(DocUpdate).where(DocUpdate.transcript_id == transcript_id)
-                )
+                for table in (DocUpdate, ConnectorPush, ConnectorLink):
+                    session.execute(sa_delete(table).where(table.transcript_id == transcript_id))
                 session.delete(row)
 
         for connection in services.rooms.close(transcript_id):

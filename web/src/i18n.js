@@ -76,6 +76,11 @@ const STRINGS = {
     export: 'Export',
     print: 'Print / PDF',
     exportFailed: 'Export failed: {reason}',
+    sendTo: 'Send to…',
+    sendingTo: 'Sending to {name}…',
+    sentTo: 'Sent to {name} ({count} items)',
+    pushRetrying: 'Sending to {name}: retrying ({reason})',
+    pushFailed: 'Could not send to {name}: {reason}',
     emptyTranscript: 'Waiting for the first words…',
     leaveUnsaved: 'Some edits are not saved on the relay yet.'
   },
@@ -152,6 +157,11 @@ const STRINGS = {
     export: 'Exportar',
     print: 'Imprimir / PDF',
     exportFailed: 'No se pudo exportar: {reason}',
+    sendTo: 'Enviar a…',
+    sendingTo: 'Enviando a {name}…',
+    sentTo: 'Enviado a {name} ({count} elementos)',
+    pushRetrying: 'Enviando a {name}: reintentando ({reason})',
+    pushFailed: 'No se pudo enviar a {name}: {reason}',
     emptyTranscript: 'Esperando las primeras palabras…',
     leaveUnsaved: 'Algunos cambios aún no están guardados en el relay.'
   }

@@ -8,6 +8,7 @@ import { SegmentList } from './segments.js'
 import { Presence } from './presence.js'
 import { PendingEdits } from './pending.js'
 import { renderActions, renderSummary } from './panels.js'
+import { setupSendTo } from './connectors.js'
 import { t } from './i18n.js'
 
 const EXT = { md: 'md', srt: 'srt', vtt: 'vtt', json: 'json' }
@@ -149,6 +150,7 @@ export function openTranscript (root, transcriptId, session, ui) {
     button.addEventListener('click', () => download(button.dataset.fmt))
   }
   $('#print').addEventListener('click', () => print())
+  const stopSendTo = setupSendTo(root, { session, transcriptId, ui })
   // "/" jumps to the keyword filter, as in many reading apps (not while typing).
   const onSlash = (e) => {
     if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return
@@ -255,6 +257,7 @@ export function openTranscript (root, transcriptId, session, ui) {
 
   return () => {
     stopPresence()
+    stopSendTo()
     list.destroy()
     document.removeEventListener('keydown', onSlash)
     removeEventListener('beforeprint', beforePrint)

@@ -1,0 +1,200 @@
+"""The connectors' part of the OpenAPI document (``relay/openapi.py`` merges it in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_JSON = "application/json"
+_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_REASONS = {
+    400: "Bad request: the error says which field",
+    401: "Missing, bad or expired token",
+    403: "Not allowed for this role",
+    404: "No such connector or transcript in your organization",
+    409: "The connector's credential does not open with this relay's key",
+    503: "Connectors are off: the relay has no MINUTA_CONNECTOR_KEY",
+}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): {"description": _REASONS[code], "content": {_JSON: {"schema": _ERROR}}}
+        for code in codes
+    }
+
+
+def _ok(status: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {status: {"description": description, "content": {_JSON: {"schema": schema}}}}
+
+
+def _path(name: str, pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+_STR = {"type": "string"}
+_FIELDS = {"type": "object", "additionalProperties": {"type": ["string", "integer"]}}
+CONNECTOR: dict[str, Any] = {
+    "type": "object",
+    "required": ["connector_id", "target", "name", "destination", "send"],
+    "properties": {
+        "connector_id": _STR,
+        "target": {
+            "type": "string",
+            "enum": ["hubspot", "pipedrive", "notion", "trello", "webhook"],
+        },
+        "name": _STR,
+        "destination": {"type": "object"},
+        "send": {"type": "string", "enum": ["note", "actions", "both"]},
+        "include_transcript": {"type": "boolean"},
+        "created_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+PUSH: dict[str, Any] = {
+    "type": "object",
+    "required": ["push_id", "connector_id", "transcript_id", "item", "state", "attempts"],
+    "properties": {
+        "push_id": {"type": "integer"},
+        "connector_id": _STR,
+        "transcript_id": _STR,
+        "item": {"type": "string", "description": "note, or action:<action_id>"},
+        "state": {"type": "string", "enum": ["queued", "sending", "sent", "failed", "dead"]},
+        "attempts": {"type": "integer"},
+        "last_error": {"type": ["string", "null"]},
+        "external_id": {"type": ["string", "null"], "description": "the vendor's id"},
+        "created_at": {"type": ["string", "null"]},
+        "next_at": {"type": ["string", "null"]},
+        "sent_at": {"type": ["string", "null"]},
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/connectors": {
+        "get": {
+            "summary": "The organization's connectors (never their credentials); editors too",
+            "security": _AUTH,
+            "responses": {
+                **_ok(
+                    "200",
+                    "The connectors",
+                    {
+                        "type": "object",
+                        "required": ["connectors"],
+                        "properties": {"connectors": {"type": "array", "items": CONNECTOR}},
+                    },
+                ),
+                **_errors(401, 403),
+            },
+        },
+        "post": {
+            "summary": "Add a connector (admins); the credential is sealed with AES-GCM",
+            "security": _AUTH,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    _JSON: {
+                        "schema": {
+                            "type": "object",
+                            "required": ["target", "credential"],
+                            "properties": {
+                                "target": CONNECTOR["properties"]["target"],
+                                "name": {"type": "string", "maxLength": 200},
+                                "credential": _FIELDS,
+                                "destination": _FIELDS,
+                                "send": CONNECTOR["properties"]["send"],
+                                "include_transcript": {"type": "boolean"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {**_ok("201", "Added", CONNECTOR), **_errors(400, 401, 403, 503)},
+        },
+    },
+    "/connectors/{connector_id}": {
+        "delete": {
+            "summary": "Remove a connector and its queued pushes (admins)",
+            "security": _AUTH,
+            "parameters": [_path("connector_id")],
+            "responses": {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
+        }
+    },
+    "/connectors/{connector_id}/test": {
+        "post": {
+            "summary": "One harmless call to the vendor (admins): what is wrong, in plain words",
+            "security": _AUTH,
+            "parameters": [_path("connector_id")],
+            "responses": {
+                **_ok(
+                    "200",
+                    "ok, with what was found, or the vendor's refusal",
+                    {
+                        "type": "object",
+                        "required": ["ok"],
+                        "properties": {"ok": {"type": "boolean"}, "detail": _STR, "error": _STR},
+                    },
+                ),
+                **_errors(401, 403, 404, 409, 503),
+            },
+        }
+    },
+    "/connectors/{target}/push": {
+        "post": {
+            "summary": "Queue a transcript's note and actions for a target (editors, admins)",
+            "description": "202 once the outbox rows are committed; pushing again sends only "
+            "what changed, and never duplicates at the vendor.",
+            "security": _AUTH,
+            "parameters": [_path("target")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    _JSON: {
+                        "schema": {
+                            "type": "object",
+                            "required": ["transcript_id"],
+                            "properties": {"transcript_id": _STR, "connector_id": _STR},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                **_ok(
+                    "202",
+                    "Queued",
+                    {
+                        "type": "object",
+                        "required": ["connector_id", "pushes"],
+                        "properties": {
+                            "connector_id": _STR,
+                            "pushes": {"type": "array", "items": PUSH},
+                        },
+                    },
+                ),
+                **_errors(400, 401, 403, 404, 503),
+            },
+        }
+    },
+    "/connectors/pushes": {
+        "get": {
+            "summary": "Each push's state: queued, sending, sent, failed (with the reason), dead",
+            "security": _AUTH,
+            "parameters": [{"name": "transcript_id", "in": "query", "schema": _STR}],
+            "responses": {
+                **_ok(
+                    "200",
+                    "The pushes",
+                    {
+                        "type": "object",
+                        "required": ["pushes"],
+                        "properties": {"pushes": {"type": "array", "items": PUSH}},
+                    },
+                ),
+                **_errors(400, 401, 403, 404),
+            },
+        }
+    },
+}
