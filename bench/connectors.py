@@ -124,7 +124,7 @@ def asyncio_write(relay: RelayProcess, transcript_id: str, n: int) -> None:
     async def main() -> None:
         async with connected(f"{relay.ws}/sync/{transcript_id}?token={token}") as client:
             await client.change(lambda d: d.apply_update(doc.encode_update()))
-            while not client.acked():
+            while not client.acked():  # noqa: ASYNC110
                 await anyio.sleep(0.01)
 
     anyio.run(main)

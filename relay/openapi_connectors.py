@@ -36,7 +36,6 @@ def _path(name: str, pattern: str | None = None) -> dict[str, Any]:
 
 
 _STR = {"type": "string"}
-_FIELDS = {"type": "object", "additionalProperties": {"type": ["string", "integer"]}}
 CONNECTOR: dict[str, Any] = {
     "type": "object",
     "required": ["connector_id", "target", "name", "destination", "send"],
@@ -72,6 +71,80 @@ PUSH: dict[str, Any] = {
     },
 }
 
+_NO_NUL = "^[^\\u0000]*$"
+# Vendors' tokens are printable ASCII: a schema that allowed more would be no clearer.
+_SECRET = {"type": "string", "pattern": "^[!-~]+$", "maxLength": 2000}
+_HEX = "[0-9a-fA-F]"
+# What each target's credential and destination must hold (its check_config, as a schema).
+_SHAPES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "hubspot": (
+        {"token": _SECRET},
+        {
+            "object_type": {"type": "string", "enum": ["deals", "contacts", "companies"]},
+            "object_id": {"type": "string", "pattern": "^[1-9][0-9]{0,19}$"},
+        },
+    ),
+    "pipedrive": (
+        {"api_token": _SECRET},
+        {"deal_id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}},
+    ),
+    "notion": (
+        {"token": _SECRET},
+        {
+            "database_id": {
+                "type": "string",
+                "pattern": f"^{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{12}}$",
+            },
+            "title_property": {
+                "type": "string",
+                "maxLength": 200,
+                "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+            },
+        },
+    ),
+    "trello": (
+        {
+            "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 2000},
+            "token": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 2000},
+        },
+        {"list_id": {"type": "string", "pattern": f"^{_HEX}{{24}}$"}},
+    ),
+    "webhook": (
+        {
+            "url": {"type": "string", "pattern": "^https?://[^\\s\\u0000]+$", "maxLength": 2000},
+            "secret": {"type": "string", "pattern": "^[^\\u0000]{16,2000}$"},
+        },
+        {},
+    ),
+}
+_OPTIONAL = {"title_property"}
+
+
+def _add(target: str) -> dict[str, Any]:
+    credential, destination = _SHAPES[target]
+
+    def fields(properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": [k for k in properties if k not in _OPTIONAL],
+            "properties": properties,
+            "additionalProperties": False,
+        }
+
+    return {
+        "type": "object",
+        "required": ["target", "credential"] + (["destination"] if destination else []),
+        "properties": {
+            "target": {"const": target},
+            "name": {"type": "string", "maxLength": 200, "pattern": _NO_NUL},
+            "credential": fields(credential),
+            "destination": fields(destination),
+            "send": CONNECTOR["properties"]["send"],
+            "include_transcript": {"type": "boolean"},
+        },
+    }
+
+
 PATHS: dict[str, Any] = {
     "/connectors": {
         "get": {
@@ -92,25 +165,12 @@ PATHS: dict[str, Any] = {
         },
         "post": {
             "summary": "Add a connector (admins); the credential is sealed with AES-GCM",
+            "description": "The body's shape depends on the target; `destination` may also "
+            "hold `base_url` (an https:// URL: a Pipedrive company domain, say).",
             "security": _AUTH,
             "requestBody": {
                 "required": True,
-                "content": {
-                    _JSON: {
-                        "schema": {
-                            "type": "object",
-                            "required": ["target", "credential"],
-                            "properties": {
-                                "target": CONNECTOR["properties"]["target"],
-                                "name": {"type": "string", "maxLength": 200},
-                                "credential": _FIELDS,
-                                "destination": _FIELDS,
-                                "send": CONNECTOR["properties"]["send"],
-                                "include_transcript": {"type": "boolean"},
-                            },
-                        }
-                    }
-                },
+                "content": {_JSON: {"schema": {"oneOf": [_add(t) for t in _SHAPES]}}},
             },
             "responses": {**_ok("201", "Added", CONNECTOR), **_errors(400, 401, 403, 503)},
         },
@@ -156,7 +216,19 @@ PATHS: dict[str, Any] = {
                         "schema": {
                             "type": "object",
                             "required": ["transcript_id"],
-                            "properties": {"transcript_id": _STR, "connector_id": _STR},
+                            "properties": {
+                                "transcript_id": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 128,
+                                    "pattern": _NO_NUL,
+                                },
+                                "connector_id": {
+                                    "type": "string",
+                                    "maxLength": 64,
+                                    "pattern": _NO_NUL,
+                                },
+                            },
                         }
                     }
                 },
@@ -182,7 +254,13 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Each push's state: queued, sending, sent, failed (with the reason), dead",
             "security": _AUTH,
-            "parameters": [{"name": "transcript_id", "in": "query", "schema": _STR}],
+            "parameters": [
+                {
+                    "name": "transcript_id",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": _NO_NUL},
+                }
+            ],
             "responses": {
                 **_ok(
                     "200",

@@ -25,6 +25,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from vendors import hubspot, pipedrive
 from vendors._server import FakeVendor
+from vendors.notion import FakeNotion
+from vendors.trello import FakeTrello
 from vendors.webhook import FakeWebhook
 
 from engine import TranscriptDoc
@@ -48,8 +50,8 @@ class Vendor:
     """How a test drives one vendor's fake and reads what it holds."""
 
     fake: Callable[[], FakeVendor]
-    credential: Callable[[FakeVendor], dict[str, Any]]
-    destination: Callable[[FakeVendor], dict[str, Any]]
+    credential: Callable[[Any], dict[str, Any]]
+    destination: Callable[[Any], dict[str, Any]]
     notes: Callable[[Any], list[Any]]
     tasks: Callable[[Any], list[Any]]
     closed: Callable[[Any], bool]
@@ -72,6 +74,28 @@ VENDORS: dict[str, Vendor] = {
         notes=lambda f: list(f.objects["notes"].values()),
         tasks=lambda f: list(f.objects["tasks"].values()),
         closed=lambda t: t["properties"]["hs_task_status"] == "COMPLETED",
+    ),
+    "notion": Vendor(
+        fake=FakeNotion,
+        credential=lambda f: {"token": f.token},
+        destination=lambda f: {"database_id": f.database_id, "base_url": f.url},
+        notes=lambda f: [
+            {"page": p, "blocks": f.texts_of(p["id"])}
+            for p in f.pages.values()
+            if not p.get("archived")
+        ],
+        tasks=lambda f: [
+            b for b in f.blocks.values() if b["type"] == "to_do" and not b.get("archived")
+        ],
+        closed=lambda t: bool(t["to_do"]["checked"]),
+    ),
+    "trello": Vendor(
+        fake=FakeTrello,
+        credential=lambda f: {"key": f.key, "token": f.token},
+        destination=lambda f: {"list_id": f.list_id, "base_url": f.url},
+        notes=lambda f: [c for c in f.cards.values() if c["name"].startswith("Notes:")],
+        tasks=lambda f: [c for c in f.cards.values() if not c["name"].startswith("Notes:")],
+        closed=lambda t: bool(t["closed"]),
     ),
     "pipedrive": Vendor(
         fake=pipedrive.FakePipedrive,

@@ -221,3 +221,29 @@ def test_the_cli_adds_tests_pushes_and_lists(tmp_path: Path, hook: FakeWebhook) 
         assert bad.returncode != 0 and "Traceback" not in bad.stderr
     finally:
         relay.stop()
+
+
+def test_deleting_a_transcript_deletes_its_pushes(relay: RelayProcess, hook: FakeWebhook) -> None:
+    from sqlalchemy import text
+
+    from relay.db import connect, default_database_url
+
+    add_webhook(relay, hook)
+    transcript_id = meeting(relay)
+    assert push(relay, transcript_id).status_code == 202
+    until(lambda: set(states(relay, transcript_id).values()) == {"sent"})
+    admin = auth(relay, "root", "acme", "admin")
+    assert (
+        httpx.delete(f"{relay.url}/transcripts/{transcript_id}", headers=admin).status_code == 204
+    )
+    engine = connect(default_database_url(relay.data_dir))
+    try:
+        with engine.connect() as connection:
+            for table in ("connector_pushes", "connector_links"):
+                rows = connection.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE transcript_id = :t"),
+                    {"t": transcript_id},
+                ).scalar()
+                assert rows == 0, table
+    finally:
+        engine.dispose()

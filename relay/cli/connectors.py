@@ -270,7 +270,7 @@ def run_pushes(args: argparse.Namespace) -> int:
 def run_dispatch(args: argparse.Namespace) -> int:
     import anyio
 
-    from ..connectors import DispatchOptions, Dispatcher
+    from ..connectors import Dispatcher, DispatchOptions
 
     if args.lease <= 0:
         raise CliError("--lease must be positive")

@@ -144,6 +144,8 @@ def _spec(body: dict[str, Any]) -> ConnectorSpec:
         for key, item in value.items():
             if isinstance(item, str):
                 storable(item, f"{name}.{key}")
+            elif isinstance(item, float) and item.is_integer():
+                value[key] = int(item)  # JSON's 42.0 is the integer 42
         return value
 
     include = body.get("include_transcript", False)

@@ -100,7 +100,7 @@ class FakeVendor:
         table = [(m, re.compile(p), h) for m, p, h in self.routes()]
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _serve(self) -> None:

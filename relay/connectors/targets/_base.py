@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -78,20 +79,23 @@ class Note:
     participants: list[str] = field(default_factory=list)
     transcript: str | None = None
 
+    def heading(self) -> str:
+        """The title, with the meeting's date."""
+        title = self.title.strip() or self.transcript_id
+        return f"{title} ({self.started_at[:10]})" if self.started_at else title
+
+    def sections(self) -> list[tuple[str, list[str]]]:
+        """(heading, lines) of the sections that have lines: context, needs, next steps."""
+        named = (("Context", self.context), ("Needs", self.needs), ("Next steps", self.next_steps))
+        return [(heading, lines) for heading, lines in named if lines]
+
     def plain_text(self) -> str:
         """The note as plain text with headed sections (what most targets store)."""
-        parts = [self.title or self.transcript_id]
-        if self.started_at:
-            parts[0] += f" ({self.started_at[:10]})"
+        parts = [self.heading()]
         if self.participants:
             parts.append("Participants: " + ", ".join(self.participants))
-        for heading, lines in (
-            ("Context", self.context),
-            ("Needs", self.needs),
-            ("Next steps", self.next_steps),
-        ):
-            if lines:
-                parts.append(heading + ":\n" + "\n".join(f"- {line}" for line in lines))
+        for heading, lines in self.sections():
+            parts.append(heading + ":\n" + "\n".join(f"- {line}" for line in lines))
         if self.transcript:
             parts.append("Transcript:\n" + self.transcript)
         return "\n\n".join(parts)
@@ -166,6 +170,30 @@ class Target(Protocol):
         marker: str,
     ) -> str | None:
         """The vendor id of an object this connector made with ``marker``, if any."""
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def base_url(value: Any, default: str, *, example: str = "") -> str:
+    """A destination's ``base_url``: ``https://`` (plain ``http://`` only to this machine,
+    for tests and local fakes), or ``default`` when unset.
+
+    Example:
+        >>> base_url(None, "https://api.hubapi.com")
+        'https://api.hubapi.com'
+        >>> base_url("http://example.com", "https://api.hubapi.com")
+        Traceback (most recent call last):
+        ...
+        ValueError: destination.base_url must be an https:// URL
+    """
+    if value is None:
+        return default
+    parts = urlsplit(str(value))
+    local = parts.scheme == "http" and parts.hostname in LOOPBACK
+    if not (parts.scheme == "https" or local) or not parts.hostname or parts.query:
+        raise ValueError("destination.base_url must be an https:// URL" + example)
+    return str(value).rstrip("/")
 
 
 def classify(status: int, headers: Mapping[str, str], body: str) -> TargetError:

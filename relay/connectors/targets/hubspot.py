@@ -37,11 +37,20 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal, NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
-from ._base import Note, PermanentError, RetryableError, TargetName, Task, classify, json_of
+from ._base import (
+    Note,
+    PermanentError,
+    RetryableError,
+    TargetName,
+    Task,
+    base_url,
+    classify,
+    json_of,
+)
 
 DEFAULT_BASE_URL: Final = "https://api.hubapi.com"
 OBJECT_TYPES: Final = ("deals", "contacts", "companies")
@@ -59,7 +68,6 @@ _NAMES = {
     "contacts": ("firstname", "lastname", "email"),
     "companies": ("name", "domain"),
 }
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class HubSpot:
@@ -171,20 +179,12 @@ class HubSpot:
 def note_html(note: Note, marker: str) -> str:
     """The note as the HTML HubSpot shows on the timeline, the marker last; only the
     transcript is shortened to keep within the documented 65,536 characters."""
-    title = note.title or note.transcript_id
-    if note.started_at:
-        title += f" ({note.started_at[:10]})"
-    parts = [f"<p><strong>{_esc(title)}</strong></p>"]
+    parts = [f"<p><strong>{_esc(note.heading())}</strong></p>"]
     if note.participants:
         parts.append(f"<p>Participants: {_esc(', '.join(note.participants))}</p>")
-    for heading, lines in (
-        ("Context", note.context),
-        ("Needs", note.needs),
-        ("Next steps", note.next_steps),
-    ):
-        if lines:
-            items = "".join(f"<li>{_esc(line)}</li>" for line in lines)
-            parts.append(f"<p><strong>{heading}</strong></p><ul>{items}</ul>")
+    for heading, lines in note.sections():
+        items = "".join(f"<li>{_esc(line)}</li>" for line in lines)
+        parts.append(f"<p><strong>{heading}</strong></p><ul>{items}</ul>")
     tail = f"<p>[{_esc(marker)}]</p>"
     if note.transcript:
         head = "<p><strong>Transcript</strong></p><p>"
@@ -317,18 +317,12 @@ def _settings(credential: Mapping[str, Any], destination: Mapping[str, Any]) -> 
     object_id = destination.get("object_id")
     if isinstance(object_id, bool) or not re.fullmatch(r"[1-9][0-9]{0,19}", str(object_id)):
         raise ValueError("destination.object_id must be the record's numeric HubSpot id")
-    return _Config(token, _base_url(destination.get("base_url")), str(object_type), str(object_id))
-
-
-def _base_url(value: Any) -> str:
-    """``https://`` (plain ``http://`` only to this machine, for tests and local fakes)."""
-    if value is None:
-        return DEFAULT_BASE_URL
-    parts = urlsplit(str(value))
-    local = parts.scheme == "http" and parts.hostname in _LOOPBACK
-    if not (parts.scheme == "https" or local) or not parts.hostname or parts.query:
-        raise ValueError("destination.base_url must be an https:// URL")
-    return str(value).rstrip("/")
+    return _Config(
+        token,
+        base_url(destination.get("base_url"), DEFAULT_BASE_URL),
+        str(object_type),
+        str(object_id),
+    )
 
 
 def _display_name(object_type: str, properties: Mapping[str, Any]) -> str:

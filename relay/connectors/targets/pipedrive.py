@@ -33,18 +33,25 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, Final, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
-from ._base import Note, PermanentError, RetryableError, TargetName, Task, classify, json_of
+from ._base import (
+    Note,
+    PermanentError,
+    RetryableError,
+    TargetName,
+    Task,
+    base_url,
+    classify,
+    json_of,
+)
 
 DEFAULT_BASE_URL: Final = "https://api.pipedrive.com"
 SUBJECT_LIMIT: Final = 200
 PAGE: Final = 100  # items asked per page when looking for a marker
 MAX_PAGES: Final = 50  # a deal with more than 5,000 notes or activities is not searched further
-
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Pipedrive:
@@ -152,20 +159,12 @@ class Pipedrive:
 
 def note_html(note: Note, marker: str) -> str:
     """The note as the HTML Pipedrive shows on the deal, the marker last."""
-    title = note.title or note.transcript_id
-    if note.started_at:
-        title += f" ({note.started_at[:10]})"
-    parts = [f"<p><b>{_esc(title)}</b></p>"]
+    parts = [f"<p><b>{_esc(note.heading())}</b></p>"]
     if note.participants:
         parts.append(f"<p>Participants: {_esc(', '.join(note.participants))}</p>")
-    for heading, lines in (
-        ("Context", note.context),
-        ("Needs", note.needs),
-        ("Next steps", note.next_steps),
-    ):
-        if lines:
-            items = "".join(f"<li>{_esc(line)}</li>" for line in lines)
-            parts.append(f"<p><b>{heading}</b></p><ul>{items}</ul>")
+    for heading, lines in note.sections():
+        items = "".join(f"<li>{_esc(line)}</li>" for line in lines)
+        parts.append(f"<p><b>{heading}</b></p><ul>{items}</ul>")
     if note.transcript:
         transcript = _esc(note.transcript).replace("\n", "<br>")
         parts.append(f"<p><b>Transcript</b></p><p>{transcript}</p>")
@@ -271,20 +270,15 @@ def _settings(
     deal_id = destination.get("deal_id")
     if isinstance(deal_id, bool) or not re.fullmatch(r"[1-9][0-9]{0,18}", str(deal_id)):
         raise ValueError("destination.deal_id must be the deal's numeric Pipedrive id")
-    return token, _base_url(destination.get("base_url")), int(str(deal_id))
-
-
-def _base_url(value: Any) -> str:
-    """``https://`` (plain ``http://`` only to this machine, for tests and local fakes)."""
-    if value is None:
-        return DEFAULT_BASE_URL
-    parts = urlsplit(str(value))
-    local = parts.scheme == "http" and parts.hostname in _LOOPBACK
-    if not (parts.scheme == "https" or local) or not parts.hostname or parts.query:
-        raise ValueError(
-            "destination.base_url must be an https:// URL, such as https://<company>.pipedrive.com"
-        )
-    return str(value).rstrip("/")
+    return (
+        token,
+        base_url(
+            destination.get("base_url"),
+            DEFAULT_BASE_URL,
+            example=", such as https://<company>.pipedrive.com",
+        ),
+        int(str(deal_id)),
+    )
 
 
 def _due(value: str | None) -> str | None:
