@@ -4,7 +4,6 @@ to local servers that speak each vendor's API (tests/vendors/)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -25,15 +24,16 @@ from relay.connectors import (
     list_connectors,
     pushes,
 )
-from relay.db import AuditEvent, Connector, Org, connect, default_database_url, upgrade, writer
+from relay.db import AuditEvent, Connector, Org, connect, upgrade, writer
 
 SECRET = "whsec-" + "k" * 24
 FAST = DispatchOptions(poll_s=0.05, base_delay_s=0.05, max_delay_s=0.2, timeout_s=2)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = connect(default_database_url(tmp_path))
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated database, SQLite and PostgreSQL (conftest's ``db_url``)."""
+    engine = connect(db_url)
     upgrade(engine)
     with Session(writer(engine)) as session, session.begin():
         session.add(Org(org_id="acme", name="Acme"))
@@ -288,3 +288,26 @@ def test_a_person_edit_made_in_the_doc_reaches_the_next_push(
         ["Budget agreed at 40k"],
         ["Budget agreed at 45k"],
     ]
+
+
+def test_two_dispatchers_at_once_send_each_row_once(
+    engine: Engine, box: SecretBox, hook: FakeWebhook
+) -> None:
+    connector = webhook(engine, box, hook)
+    for n in range(6):
+        doc = meeting()
+        doc.set_meta(transcript_id=f"t-{n}")
+        enqueue(engine, connector, doc.snapshot(), requested_by="ana")
+    hook.stall(0.05)  # calls overlap: both dispatchers hold rows at the same time
+
+    async def both() -> None:
+        first = Dispatcher(engine, box, DispatchOptions(**{**FAST.__dict__, "batch": 4}))
+        second = Dispatcher(engine, box, DispatchOptions(**{**FAST.__dict__, "batch": 4}))
+        for _ in range(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(first.run_once)
+                tg.start_soon(second.run_once)
+
+    anyio.run(both)
+    assert {p["state"] for p in pushes(engine, "acme", None)} == {"sent"}
+    assert len(hook.deliveries) == len(hook.events) == 18
