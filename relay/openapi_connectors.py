@@ -145,6 +145,24 @@ def _add(target: str) -> dict[str, Any]:
     }
 
 
+_EXTERNAL_ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _NO_NUL}
+_DELAY = {"type": "number", "minimum": 0, "maximum": 86400}
+
+
+def _done(outcome: str, **required: dict[str, Any]) -> dict[str, Any]:
+    """The body of a claimed row's result: ``outcome`` and what it needs."""
+    return {
+        "type": "object",
+        "required": ["attempt", "outcome", *required],
+        "properties": {
+            "attempt": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+            "outcome": {"const": outcome},
+            "reason": {"type": "string", "maxLength": 2000, "pattern": _NO_NUL},
+            **required,
+        },
+    }
+
+
 PATHS: dict[str, Any] = {
     "/connectors": {
         "get": {
@@ -247,6 +265,81 @@ PATHS: dict[str, Any] = {
                     },
                 ),
                 **_errors(400, 401, 403, 404, 503),
+            },
+        }
+    },
+    "/connectors/outbox/claim": {
+        "post": {
+            "summary": "Claim the organization's due pushes (admins: `minuta worker --dispatch`)",
+            "description": "Each row is leased for `lease_s`; its credential is sealed "
+            "(base64 AES-GCM), opened only by a dispatcher holding MINUTA_CONNECTOR_KEY.",
+            "security": _AUTH,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    _JSON: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "limit": {"type": "integer", "minimum": 0, "maximum": 32},
+                                "lease_s": {"type": "number", "minimum": 10, "maximum": 3600},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                **_ok(
+                    "200",
+                    "The claimed rows",
+                    {
+                        "type": "object",
+                        "required": ["claimed"],
+                        "properties": {"claimed": {"type": "array", "items": {"type": "object"}}},
+                    },
+                ),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+    "/connectors/outbox/{push_id}/done": {
+        "post": {
+            "summary": "What became of a claimed push (admins: `minuta worker --dispatch`)",
+            "security": _AUTH,
+            "parameters": [
+                {
+                    "name": "push_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    _JSON: {
+                        "schema": {
+                            "oneOf": [
+                                _done("sent", external_id=_EXTERNAL_ID),
+                                _done("retry", delay_s=_DELAY),
+                                _done("failed"),
+                                _done("dead"),
+                            ]
+                        }
+                    }
+                },
+            },
+            "responses": {
+                **_ok(
+                    "200",
+                    "Whether the claim still held the row (false: its lease had run out)",
+                    {
+                        "type": "object",
+                        "required": ["stored"],
+                        "properties": {"stored": {"type": "boolean"}},
+                    },
+                ),
+                **_errors(400, 401, 403, 404),
             },
         }
     },

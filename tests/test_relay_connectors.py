@@ -247,3 +247,58 @@ def test_deleting_a_transcript_deletes_its_pushes(relay: RelayProcess, hook: Fak
                 assert rows == 0, table
     finally:
         engine.dispose()
+
+
+def test_minuta_worker_dispatches_and_survives_kill_9(tmp_path: Path, hook: FakeWebhook) -> None:
+    env = relay_env(MINUTA_USERNAME="root")
+    data = tmp_path / "data"
+    relay = RelayProcess(data, env, [*prepare(data, env), "--no-dispatch", "--no-workers"]).start()
+    worker: subprocess.Popen[str] | None = None
+
+    log = (tmp_path / "worker.log").open("w")
+
+    def start_worker() -> subprocess.Popen[str]:
+        return subprocess.Popen([str(MINUTA), "worker", relay.url, "--dispatch"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+    try:
+        add_webhook(relay, hook)
+        transcript_id = meeting(relay)
+        hook.stall(30)  # the first event is taken, and its answer is late
+        worker = start_worker()
+        assert push(relay, transcript_id).status_code == 202
+        until(lambda: len(hook.deliveries) >= 1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        hook.stall(0)
+        assert "sending" in states(relay, transcript_id).values()
+        # The claims' leases (120 s) keep a second worker off those rows; sooner, the
+        # rows are the relay's to give again only once their lease ends. Shorten it here.
+        from sqlalchemy import text
+
+        from relay.db import connect, default_database_url
+
+        engine = connect(default_database_url(data))
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE connector_pushes SET lease_until = :t"),
+                               {"t": "2000-01-01 00:00:00"})  # fmt: skip
+        engine.dispose()
+        worker = start_worker()
+        until(lambda: set(states(relay, transcript_id).values()) == {"sent"})
+        assert sorted(hook.by_item()) == ["a1", "a2", "note"]
+        assert len(hook.events) == 3  # each item once, however often it was delivered
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=10)
+        relay.stop()
+        log.close()
+        print((tmp_path / "worker.log").read_text())
+
+
+def test_minuta_worker_without_admin_says_it_cannot_dispatch(relay: RelayProcess) -> None:
+    env = relay_env(MINUTA_USERNAME="ana")
+    run = subprocess.run([str(MINUTA), "worker", relay.url, "--dispatch"], env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode != 0
+    assert "admin" in run.stderr and "Traceback" not in run.stderr

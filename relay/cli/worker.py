@@ -7,6 +7,10 @@ service keeps no token file), watches the relay's transcripts, keeps a synced co
 each active one and writes actions and summaries into it, which the relay stores and
 relays like any client's update. ``MINUTA_LLM_URL`` selects an LLM backend, as for the
 relay.
+
+``--dispatch`` also sends the org's connector pushes (start the relay with
+``--no-dispatch``): it takes an admin account and the relay's ``MINUTA_CONNECTOR_KEY``,
+claims due pushes over the REST API and calls the vendors from here.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import argparse
 import contextlib
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -24,6 +28,9 @@ from engine import CommandError as CliError
 from ..workers import LlmBackend, LlmConfig, WorkerOptions, Workers
 from ..workers._client import RelayLogin, RelayLoginError
 from ..workers._remote import RemoteDocs
+
+if TYPE_CHECKING:
+    from ..connectors import Dispatcher, SecretBox
 
 
 def register(sub: Any) -> None:
@@ -42,6 +49,11 @@ def register(sub: Any) -> None:
     p.add_argument("--workers-finals", type=int, default=20, metavar="N")
     p.add_argument(
         "--workers-wait", type=float, nargs=2, default=(30.0, 60.0), metavar=("MIN", "MAX")
+    )
+    p.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="also send connector pushes (an admin account and MINUTA_CONNECTOR_KEY)",
     )
     p.set_defaults(run=run)
 
@@ -64,9 +76,12 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("minuta").addHandler(handler)
     logging.getLogger("minuta").setLevel(logging.INFO)
 
+    box = _connector_box() if args.dispatch else None
+
     async def main() -> None:
         try:
             await login.sign_in()
+            dispatcher = await _dispatcher(login, box) if box is not None else None
         except RelayLoginError as exc:
             raise CliError(str(exc)) from None
         workers: Workers | None = None
@@ -81,7 +96,27 @@ def run(args: argparse.Namespace) -> int:
         async with anyio.create_task_group() as tg:
             tg.start_soon(docs.run)
             tg.start_soon(workers.run)
+            if dispatcher is not None:
+                tg.start_soon(dispatcher.run)
 
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(main)
     return 0
+
+
+def _connector_box() -> SecretBox:
+    from ..connectors import SecretBox, SecretError
+
+    try:
+        return SecretBox.from_env()
+    except SecretError as exc:
+        raise CliError(str(exc)) from None
+
+
+async def _dispatcher(login: RelayLogin, box: SecretBox) -> Dispatcher:
+    from ..connectors import Dispatcher
+    from ..connectors._remote import RemoteOutbox
+
+    outbox = RemoteOutbox(login)
+    await outbox.check()  # an account that may not dispatch says so now, not in a loop
+    return Dispatcher(outbox, box)

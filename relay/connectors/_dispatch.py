@@ -9,8 +9,11 @@
   marker: an earlier try may have been made and its answer lost (a timeout, or a
   dispatcher killed mid-flight), and a second create would be a duplicate.
 
-It runs inside the relay (``minuta relay``) and, for a separate process,
-``minuta connectors dispatch``; any number may run against one database.
+The rows come from an :class:`Outbox`: the database itself (:class:`SqlOutbox`, inside
+the relay and ``minuta connectors dispatch``) or the relay's REST API
+(:class:`~relay.connectors._remote.RemoteOutbox`, for ``minuta worker --dispatch``). Any
+number of dispatchers may share one outbox. Credentials arrive sealed and are opened here,
+with the dispatcher's own key.
 """
 
 from __future__ import annotations
@@ -18,17 +21,15 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import httpx
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from ..db import AuditEvent, writer
-from ._outbox import Claimed, claim, give_up, retry_later, sent
+from . import _claims
+from ._claims import Claimed
 from ._payload import NOTE_ITEM, from_payload, marker
-from ._registry import open_connector
 from ._secrets import SecretBox, SecretError
 from .targets import Note, PermanentError, RetryableError, target_of
 
@@ -46,23 +47,62 @@ class DispatchOptions:
     timeout_s: float = 20.0  # per vendor request
 
 
+class Outbox(Protocol):
+    """Where a dispatcher takes rows from and tells what became of them."""
+
+    async def claim(self, *, lease_s: float, limit: int) -> list[Claimed]: ...
+
+    async def sent(self, row: Claimed, external_id: str) -> bool: ...
+
+    async def retry_later(self, row: Claimed, reason: str, delay_s: float) -> None: ...
+
+    async def give_up(self, row: Claimed, reason: str, *, dead: bool) -> None: ...
+
+
+class SqlOutbox:
+    """The outbox in the relay's database (SQL in worker threads)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def claim(self, *, lease_s: float, limit: int) -> list[Claimed]:
+        return await anyio.to_thread.run_sync(
+            lambda: _claims.claim(self.engine, lease_s=lease_s, limit=limit)
+        )
+
+    async def sent(self, row: Claimed, external_id: str) -> bool:
+        return await anyio.to_thread.run_sync(
+            lambda: _claims.sent(self.engine, row.push_id, row.attempt, external_id)
+        )
+
+    async def retry_later(self, row: Claimed, reason: str, delay_s: float) -> None:
+        await anyio.to_thread.run_sync(
+            lambda: _claims.retry_later(self.engine, row.push_id, row.attempt, reason, delay_s)
+        )
+
+    async def give_up(self, row: Claimed, reason: str, *, dead: bool) -> None:
+        await anyio.to_thread.run_sync(
+            lambda: _claims.give_up(self.engine, row.push_id, row.attempt, reason, dead=dead)
+        )
+
+
 class Dispatcher:
     """Example (a sketch; tests run it against local vendor servers)::
 
-    async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(engine, SecretBox.from_env(), http=http)
-        await dispatcher.run()  # until cancelled
+    dispatcher = Dispatcher(engine, SecretBox.from_env())
+    await dispatcher.run()  # until cancelled
     """
 
     def __init__(
         self,
-        engine: Engine,
+        outbox: Engine | Outbox,
         box: SecretBox,
         options: DispatchOptions | None = None,
         *,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        self.engine, self.box = engine, box
+        self.outbox: Outbox = SqlOutbox(outbox) if isinstance(outbox, Engine) else outbox
+        self.box = box
         self.options = options or DispatchOptions()
         self._http = http
         self._wake = anyio.Event()
@@ -90,9 +130,7 @@ class Dispatcher:
         return httpx.AsyncClient(timeout=self.options.timeout_s, follow_redirects=False)
 
     async def _round(self, http: httpx.AsyncClient) -> int:
-        claimed = await anyio.to_thread.run_sync(
-            lambda: claim(self.engine, lease_s=self.options.lease_s, limit=self.options.batch)
-        )
+        claimed = await self.outbox.claim(lease_s=self.options.lease_s, limit=self.options.batch)
         async with anyio.create_task_group() as tg:
             for row in claimed:
                 tg.start_soon(self._send, http, row)
@@ -111,18 +149,13 @@ class Dispatcher:
             log.exception("push %s to connector %s failed", row.push_id, row.connector_id)
             await self._again(row, f"{type(exc).__name__}: {exc}", None)
         else:
-            stored = await anyio.to_thread.run_sync(lambda: sent(self.engine, row, external_id))
-            if not stored:
+            if not await self.outbox.sent(row, external_id):
                 log.warning("push %s: its lease ran out before the vendor answered", row.push_id)
 
     async def _call(self, http: httpx.AsyncClient, row: Claimed) -> str:
-        opened = await anyio.to_thread.run_sync(
-            lambda: open_connector(self.engine, self.box, None, row.connector_id)
-        )
-        if opened is None:
-            raise PermanentError("the connector was removed")
-        target = target_of(str(opened.row["target"]))
-        credential, destination = opened.credential, opened.row["destination"]
+        credential = self.box.open(row.sealed, connector_id=row.connector_id, org_id=row.org_id)
+        target = target_of(row.target)
+        destination = row.destination
         tag = marker(row.connector_id, row.transcript_id, row.item)
         item = from_payload(row.payload)
         kind: Literal["note", "task"] = "note" if row.item == NOTE_ITEM else "task"
@@ -152,30 +185,11 @@ class Dispatcher:
         else:
             ceiling = min(self.options.max_delay_s, self.options.base_delay_s * 2**row.attempt)
             delay = random.uniform(self.options.base_delay_s / 2, ceiling)
-        await anyio.to_thread.run_sync(lambda: retry_later(self.engine, row, reason, delay))
+        await self.outbox.retry_later(row, reason, delay)
 
     async def _final(self, row: Claimed, reason: str, *, dead: bool) -> None:
-        def record() -> None:
-            if give_up(self.engine, row, reason, dead=dead):
-                with Session(writer(self.engine)) as session, session.begin():
-                    session.add(
-                        AuditEvent(
-                            org_id=row.org_id,
-                            username=None,
-                            action="push_failed",
-                            transcript_id=row.transcript_id,
-                            detail={
-                                "connector_id": row.connector_id,
-                                "push_id": row.push_id,
-                                "item": row.item,
-                                "state": "dead" if dead else "failed",
-                                "reason": reason[:300],
-                            },
-                        )
-                    )
-
         log.warning("push %s to connector %s: %s", row.push_id, row.connector_id, reason)
-        await anyio.to_thread.run_sync(record)
+        await self.outbox.give_up(row, reason, dead=dead)
 
 
 class _Borrowed:
