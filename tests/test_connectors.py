@@ -3,13 +3,14 @@ to local servers that speak each vendor's API (tests/vendors/)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from vendors._server import Answer, FakeVendor, Request
 from vendors.webhook import FakeWebhook
 
 from engine import Origin, TranscriptDoc
@@ -311,3 +312,24 @@ def test_two_dispatchers_at_once_send_each_row_once(
     anyio.run(both)
     assert {p["state"] for p in pushes(engine, "acme", None)} == {"sent"}
     assert len(hook.deliveries) == len(hook.events) == 18
+
+
+class _Endless(FakeVendor):
+    """A webhook receiver that answers with more than any answer needs."""
+
+    def routes(self) -> list[tuple[str, str, Callable[[Request], Answer]]]:
+        return [("POST", r"/hook", lambda request: (200, {"pad": "x" * (5 * 2**20)}))]
+
+
+def test_an_answer_without_end_is_cut_off_and_retried(engine: Engine, box: SecretBox) -> None:
+    with _Endless() as endless:
+        spec = ConnectorSpec("webhook", {"url": endless.url + "/hook", "secret": SECRET},
+                             send="note")  # fmt: skip
+        connector = {
+            **add_connector(engine, box, "acme", spec, created_by="root"),
+            "org_id": "acme",
+        }
+        enqueue(engine, connector, meeting().snapshot(), requested_by="ana")
+        anyio.run(Dispatcher(engine, box, FAST).run_once)
+    (row,) = pushes(engine, "acme", "t-1")
+    assert row["state"] == "queued" and "over 4 MiB" in row["last_error"]

@@ -192,9 +192,9 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def run_test(args: argparse.Namespace) -> int:
     import anyio
-    import httpx
 
     from ..connectors import SecretError, TargetError, open_connector, target_of
+    from ..connectors.targets._base import vendor_client
 
     box, engine = _box(), _engine(args)
     try:
@@ -208,7 +208,7 @@ def run_test(args: argparse.Namespace) -> int:
     target = target_of(str(opened.row["target"]))
 
     async def call() -> str:
-        async with httpx.AsyncClient(timeout=20) as http:
+        async with vendor_client(20) as http:
             return await target.test(http, opened.credential, opened.row["destination"])
 
     try:

@@ -32,6 +32,7 @@ from ._claims import Claimed
 from ._payload import NOTE_ITEM, from_payload, marker
 from ._secrets import SecretBox, SecretError
 from .targets import Note, PermanentError, RetryableError, target_of
+from .targets._base import vendor_client
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class Dispatcher:
     def _client(self) -> Any:
         if self._http is not None:
             return _Borrowed(self._http)
-        return httpx.AsyncClient(timeout=self.options.timeout_s, follow_redirects=False)
+        return vendor_client(self.options.timeout_s)
 
     async def _round(self, http: httpx.AsyncClient) -> int:
         claimed = await self.outbox.claim(lease_s=self.options.lease_s, limit=self.options.batch)

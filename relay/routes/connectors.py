@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
-import httpx
 from quart import Quart, jsonify, request
 from quart.typing import ResponseReturnValue
 
@@ -30,6 +29,7 @@ from ..connectors import (
     remove_connector,
     target_of,
 )
+from ..connectors.targets._base import vendor_client
 from ..errors import ApiError
 from ..inputs import MAX_INT_ARG, json_object, storable, text_field
 from ..reading import read_part
@@ -94,7 +94,7 @@ def register(app: Quart, ctx: RouteContext) -> None:
         if opened is None:
             raise ApiError(404, f"no connector {connector_id}")
         target = target_of(str(opened.row["target"]))
-        async with httpx.AsyncClient(timeout=dispatcher().options.timeout_s) as http:
+        async with vendor_client(dispatcher().options.timeout_s) as http:
             try:
                 found = await target.test(http, opened.credential, opened.row["destination"])
             except TargetError as exc:

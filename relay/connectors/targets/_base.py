@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
@@ -238,3 +238,55 @@ def json_of(response: httpx.Response) -> Any:
         raise RetryableError(
             f"HTTP {response.status_code}: the answer is not JSON: {response.text[:80]!r}"
         ) from None
+
+
+MAX_ANSWER_BYTES = 4 * 2**20
+
+
+class AnswerTooLargeError(httpx.HTTPError):
+    """A vendor's answer over :data:`MAX_ANSWER_BYTES`: read no further."""
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, limit: int) -> None:
+        self.inner, self.limit = inner, limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self.inner:
+            seen += len(chunk)
+            if seen > self.limit:
+                raise AnswerTooLargeError(f"the answer is over {self.limit // 2**20} MiB")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _CappedTransport(httpx.AsyncBaseTransport):
+    """Answers are read into memory (``response.json()``): a vendor, or an admin's
+    webhook URL, that answers without end must not grow the relay without bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.inner, self.limit = httpx.AsyncHTTPTransport(), limit
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _CappedStream(response.stream, self.limit)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def vendor_client(timeout_s: float, *, limit: int = MAX_ANSWER_BYTES) -> httpx.AsyncClient:
+    """The HTTP client for vendor calls: a timeout, no redirects, answers capped.
+
+    Example:
+        >>> import anyio
+        >>> anyio.run(vendor_client(5).aclose)
+    """
+    return httpx.AsyncClient(
+        timeout=timeout_s, follow_redirects=False, transport=_CappedTransport(limit)
+    )
