@@ -37,6 +37,8 @@ class RelayConfig:
     connector_box: SecretBox | None = None  # MINUTA_CONNECTOR_KEY's; None: connectors off
     dispatch: bool = True  # False: ``minuta connectors dispatch`` sends the pushes
     dispatch_options: DispatchOptions = field(default_factory=DispatchOptions)
+    redis_url: str | None = None  # one of several relays on one PostgreSQL (relay/peers.py)
+    redis_prefix: str = "minuta"
 
 
 @dataclass(frozen=True)

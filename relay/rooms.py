@@ -17,12 +17,10 @@ connection's frames are pipelined: ``accept`` applies an update and queues its c
 updates committed together get one acknowledgement. If a commit fails the room is closed
 and dropped: its doc may hold an update the log lacks, and the next join reloads it.
 
-Awareness (presence) frames are relayed as they come, and the room remembers the latest
-state of each client, as the reference y-websocket server does: a connection that joins
-gets everyone's at once (not at their next renewal, up to 15 s later), and when a
-connection leaves, the others are told that its clients are gone (not after their 30 s
-timeout). A connection may set or remove only its own user's clients' states, of a few
-KiB at most (:mod:`relay.presence`).
+Awareness (presence) frames are relayed as they come; the room remembers each client's
+latest state, so a connection that joins gets everyone's at once, and when one leaves the
+others are told its clients are gone. A connection may set or remove only its own user's
+clients' states, of a few KiB at most (:mod:`relay.presence`).
 
 Nothing here waits for a peer: a connection's ``send`` queues the frame
 (:mod:`relay.fanout`), so one that does not read costs its room nothing.
@@ -52,18 +50,14 @@ from .presence import MAX_STATE_BYTES, Presences
 from .syncanswer import SyncAnswers
 from .updates import Commit, LogClosedError, UpdateLog
 
-# A room stored as this many updates or more (not compacted yet) is loaded through a
-# worker process.
+# A room stored as this many updates (not compacted yet) is loaded in a worker process.
 SQUASH_ROWS = 2000
-# An update that changes nothing (the empty update yrs encodes).
-EMPTY_UPDATE = b"\x00\x00"
-# Larger presence states are refused (neither relayed nor remembered), with a notice.
-MAX_REMEMBERED_STATE = MAX_STATE_BYTES
+EMPTY_UPDATE = b"\x00\x00"  # an update that changes nothing (as yrs encodes it)
+MAX_REMEMBERED_STATE = MAX_STATE_BYTES  # larger states are refused, with a notice
 PRESENCE_CAP = f"presence is limited to {MAX_STATE_BYTES} bytes a client"
 # The frames that write: a sync step 2 or an update.
 _WRITES = (bytes([protocol.SYNC, Kind.SYNC_STEP2]), bytes([protocol.SYNC, Kind.UPDATE]))
-# How long telling the others that a connection's clients are gone may take.
-LEAVE_TIMEOUT_S = 2.0
+LEAVE_TIMEOUT_S = 2.0  # how long telling the others a connection's clients left may take
 
 
 @dataclass(frozen=True)
@@ -104,6 +98,7 @@ class Room:
         self._version = 0  # of the doc: one more at each change
         self._answers = SyncAnswers(self.doc)
         self.doc.observe(self._on_change)
+        self.on_presence: Callable[[str, bytes], None] | None = None  # to other relays
 
     def _on_change(self, _event: object) -> None:
         self._changed = True
@@ -133,10 +128,8 @@ class Room:
             await connection.send(protocol.awareness(protocol.encode_awareness(known)))
 
     async def leave(self, connection: Connection) -> None:
-        """Remove a connection, and tell the others that its clients are gone (a client
-        that comes back announces itself at a newer clock, as the web page does). Safe in
-        a ``finally``: it does not raise, and takes at most LEAVE_TIMEOUT_S, cancelled or not.
-        """
+        """Remove a connection, and tell the others that its clients are gone. Safe in a
+        ``finally``: it does not raise, and takes at most LEAVE_TIMEOUT_S, cancelled or not."""
         self.connections.discard(connection)
         gone = self._presence.release(connection)
         if not gone or not self.connections:
@@ -149,22 +142,16 @@ class Room:
                     tg.start_soon(self._send, other, frame)
 
     async def receive(self, connection: Connection, frame: bytes) -> None:
-        """Handle one frame from ``connection``, up to its acknowledgement.
-
-        Raises:
-            ProtocolError: a malformed frame (the caller closes the connection).
-            RoomClosedError: the update could not be stored.
-        """
+        """Handle one frame from ``connection``, up to its acknowledgement (raises as
+        :meth:`accept` and :meth:`settle` do)."""
         accepted = await self.accept(connection, frame)
         if accepted is not None:
             await self.settle(connection, [accepted])
 
     async def accept(self, connection: Connection, frame: bytes) -> Accepted | None:
-        """Take one frame: answer it, or apply its update and queue its commit.
-
-        Returns what :meth:`settle` must finish (an update, or a request for an ack), or
-        None. A connection may accept more frames before settling the earlier ones, as
-        long as it settles them in order.
+        """Take one frame: answer it, or apply its update and queue its commit; returns
+        what :meth:`settle` must finish (an update, or a request for an ack), or None.
+        A connection may accept more frames before settling earlier ones, in order.
 
         Raises:
             ProtocolError: a malformed frame (the caller closes the connection).
@@ -217,6 +204,8 @@ class Room:
         # To the sender too, as the reference server does: a browser alone in a room
         # hears something every 15 s, and y-websocket reconnects after 30 s of silence.
         await self._broadcast(protocol.awareness(payload), exclude=None)
+        if self.on_presence is not None:
+            self.on_presence(self.transcript_id, payload)
         # A goodbye is taken only once relayed: a tab says it and closes at once, the
         # close cancels this handler, and if that cut the broadcast short, leave()
         # still holds the state and says the goodbye for it.
@@ -269,13 +258,9 @@ class Room:
             self.metrics.ack_seconds.observe(now - item.arrived)
 
     async def forward(self, connection: Connection, accepted: Sequence[Accepted]) -> None:
-        """Relay to the others the updates of a connection that is leaving before they
-        were settled: they are stored all the same, and the others must see them (the
-        agent's last segment, sent just before it disconnects). Nothing is acknowledged.
-        Updates relayed twice are harmless (Yjs ignores what it has).
-
-        Safe in a ``finally`` under a shielded scope; a commit that failed ends it.
-        """
+        """Relay the updates of a connection that left before they were settled: they
+        are stored all the same, and the others must see them (the agent's last segment).
+        Nothing is acknowledged. Safe in a ``finally`` under a shielded scope."""
         with contextlib.suppress(RoomClosedError):
             await self._relay_committed(connection, accepted)
 
@@ -317,6 +302,17 @@ class Room:
         await self._broadcast(protocol.update(data), exclude=None)
         return True
 
+    async def merge(self, data: bytes) -> None:
+        """An update another relay stored: applied here and sent to every connection."""
+        self._changed = False
+        self.doc.apply_update(data)
+        if self._changed:
+            await self._broadcast(protocol.update(data), exclude=None)
+
+    async def relay_presence(self, payload: bytes) -> None:
+        """Presence that another relay's connection sent: passed on, not remembered."""
+        await self._broadcast(protocol.awareness(payload), exclude=None)
+
     async def _broadcast(self, frame: bytes, *, exclude: Connection | None) -> None:
         for other in list(self.connections):
             if other is not exclude:
@@ -343,9 +339,13 @@ class Rooms:
         self.metrics = metrics or Metrics()
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, anyio.Lock] = {}
+        self.on_presence: Callable[[str, bytes], None] | None = None
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def open_ids(self) -> list[str]:
+        return [t for t, room in self._rooms.items() if not room.closed]
 
     def live(self, transcript_id: str) -> bool:
         """Whether a recording agent is connected to the transcript's room now."""
@@ -369,6 +369,7 @@ class Rooms:
                 # database: let them land before reading it.
                 await self.log.submit(transcript_id, None).wait()
                 room = Room(transcript_id, self.log, self.on_stored, self.metrics)
+                room.on_presence = self.on_presence
                 await room.load()
                 self._rooms[transcript_id] = room
                 self.metrics.rooms.set(len(self._rooms))

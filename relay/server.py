@@ -26,6 +26,7 @@ from .compaction import Compactor
 from .connectors import Dispatcher
 from .memory import release_large_blocks
 from .metrics import Metrics
+from .peers import Peers
 from .projections import Projector
 from .rooms import Room, Rooms
 from .supervise import supervised
@@ -59,6 +60,10 @@ async def serve_relay(
             workers.touch(room.transcript_id)
 
         rooms = Rooms(log, on_stored=stored, metrics=metrics)
+        peers = None
+        if config.redis_url is not None:
+            peers = Peers(config.redis_url, rooms, log, prefix=config.redis_prefix)
+            log.on_committed, rooms.on_presence = peers.committed, peers.presence
         workers = Workers(
             rooms, config.backend, options=config.workers, on_written=project, metrics=metrics
         )
@@ -78,6 +83,8 @@ async def serve_relay(
             tg.start_soon(_until, stop, "compaction", compactor.run, metrics)
             if config.run_workers:
                 tg.start_soon(_until, stop, "workers", workers.run, metrics)
+            if peers is not None:
+                tg.start_soon(_until, stop, "peers", peers.run, metrics)
             if dispatcher is not None and config.dispatch:
                 tg.start_soon(_until, stop, "connectors", dispatcher.run, metrics)
             try:

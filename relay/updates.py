@@ -13,7 +13,7 @@ folds a prefix of them into one merged update in the same transaction that delet
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -87,6 +87,9 @@ class UpdateLog:
         self.commits = 0  # transactions written, for metrics
         self.appended = 0  # updates written
         self.backlog = 0  # appends waiting for their commit
+        # Told of each stored update once committed (relay/peers.py sends it to the other
+        # relays); it must not block.
+        self.on_committed: Callable[[str, int, bytes], None] | None = None
 
     async def __aenter__(self) -> UpdateLog:
         send, receive = anyio.create_memory_object_stream[Commit](math.inf)
@@ -154,6 +157,8 @@ class UpdateLog:
                                     f"transcript {commit.transcript_id} was deleted"
                                 )
                             commit.seq = seq
+                            if seq is not None and commit.data and self.on_committed:
+                                self.on_committed(commit.transcript_id, seq, commit.data)
                         self.commits += 1
                         self.appended += sum(seq is not None for seq in seqs)
                 for commit in batch:
@@ -203,6 +208,26 @@ class UpdateLog:
                     .order_by(_TABLE.c.seq)
                 )
                 return [(int(seq), bytes(data)) for seq, data in result]
+
+        return await anyio.to_thread.run_sync(query)
+
+    async def since(
+        self, transcript_id: str, seq: int, received_after: datetime
+    ) -> list[tuple[int, bytes]]:
+        """Rows after ``seq``, or received after ``received_after`` (a row committed late
+        can have a lower ``seq`` than one committed before it), in ``seq`` order."""
+
+        def query() -> list[tuple[int, bytes]]:
+            with self.engine.connect() as connection:
+                result = connection.execute(
+                    select(_TABLE.c.seq, _TABLE.c.data)
+                    .where(
+                        _TABLE.c.transcript_id == transcript_id,
+                        (_TABLE.c.seq > seq) | (_TABLE.c.received_at > received_after),
+                    )
+                    .order_by(_TABLE.c.seq)
+                )
+                return [(int(s), bytes(data)) for s, data in result]
 
         return await anyio.to_thread.run_sync(query)
 

@@ -95,6 +95,17 @@ def register(sub: Any) -> None:
         action="store_true",
         help="do not send connector pushes here (`minuta connectors dispatch` does)",
     )
+    p.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or None,
+        help="run as one of several relays on one PostgreSQL database, updates crossing "
+        "through this Redis (default $REDIS_URL)",
+    )
+    p.add_argument(
+        "--redis-prefix",
+        default="minuta",
+        help="the Redis channels' prefix: one per service sharing a Redis (default minuta)",
+    )
     add_database_arguments(p)
     p.set_defaults(run=run)
 
@@ -125,6 +136,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     engine = open_engine(args, "open the database")
+    if args.redis_url and engine.dialect.name != "postgresql":
+        raise CliError("--redis-url needs a PostgreSQL database (--database-url): several "
+                       "relays share its update log")  # fmt: skip
+    if args.redis_url and not args.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise CliError("--redis-url must be a redis://, rediss:// or unix:// URL")
     try:
         check_migrated(engine)
     except NotMigratedError as exc:
@@ -156,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
         run_workers=not args.no_workers,
         connector_box=connector_box(),
         dispatch=not args.no_dispatch,
+        redis_url=args.redis_url,
+        redis_prefix=args.redis_prefix,
     )
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)

@@ -1,0 +1,152 @@
+"""Several relays as one service (relay/peers.py): real ``minuta relay`` processes on one
+PostgreSQL database (each test its own) and the machine's Redis (each test its own
+channel prefix)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import anyio
+import pytest
+import redis
+from _relay import RelayProcess, SyncClient, connected, prepare, relay_env, wait_until
+
+from engine import TranscriptDoc
+
+REDIS = "redis://127.0.0.1:6379/0"
+NO_REDIS = "redis://127.0.0.1:9/0"  # nothing listens there: Redis is "down" for that relay
+
+
+class Cluster:
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.tmp_path, self.env = tmp_path, relay_env()
+        self.prefix = "t" + secrets.token_hex(6)
+        self.flags = prepare(tmp_path / "data", self.env, database_url)
+        self.relays: list[RelayProcess] = []
+
+    def start(self, redis_url: str = REDIS) -> RelayProcess:
+        data = self.tmp_path / f"relay-{len(self.relays)}"
+        flags = [*self.flags[2:], "--redis-url", redis_url, "--redis-prefix", self.prefix,
+                 "--no-workers", "--no-dispatch"]  # fmt: skip
+        relay = RelayProcess(data, self.env, flags).start()
+        self.relays.append(relay)
+        return relay
+
+    def stop(self) -> None:
+        for relay in self.relays:
+            if relay.running:
+                relay.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, pg_url: str) -> Iterator[Cluster]:
+    group = Cluster(tmp_path, pg_url)
+    yield group
+    group.stop()
+
+
+def url(relay: RelayProcess, transcript_id: str) -> str:
+    return f"{relay.ws}/sync/{transcript_id}?token={relay.token('ana', 'acme', 'editor')}"
+
+
+def write(segment_id: str, text: str) -> object:
+    def change(doc: TranscriptDoc) -> None:
+        doc.upsert_segment(segment_id, rev=1, text=text, t0=0.0, t1=1.0, final=True)
+
+    return change
+
+
+def texts(client: SyncClient) -> dict[str, str]:
+    return {s["segment_id"]: s["text"] for s in client.doc.snapshot()["segments"]}
+
+
+def test_clients_on_three_relays_co_edit_and_converge(cluster: Cluster) -> None:
+    relays = [cluster.start() for _ in range(3)]
+    transcript_id = relays[0].create_transcript(relays[0].token("ana", "acme", "editor"))
+
+    async def main() -> None:
+        async with AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(connected(url(r, transcript_id)))
+                       for r in relays]  # fmt: skip
+            for n, client in enumerate(clients):
+                await client.change(write(f"s{n}", f"from relay {n}"))
+            want = {f"s{n}": f"from relay {n}" for n in range(3)}
+            for client in clients:
+                await wait_until(lambda c=client: texts(c) == want, 10)
+
+    anyio.run(main)
+
+
+def test_a_relay_without_redis_still_converges_from_the_log(cluster: Cluster) -> None:
+    with_redis, without = cluster.start(), cluster.start(NO_REDIS)
+    transcript_id = with_redis.create_transcript(with_redis.token("ana", "acme", "editor"))
+
+    async def main() -> None:
+        async with (
+            connected(url(with_redis, transcript_id)) as a,
+            connected(url(without, transcript_id)) as b,
+        ):
+            await a.change(write("s1", "written next to Redis"))
+            await b.change(write("s2", "written where Redis is unreachable"))
+            for client in (a, b):
+                await wait_until(lambda c=client: len(texts(c)) == 2, 10)
+
+    anyio.run(main)
+
+
+def test_cut_redis_connections_heal_from_the_log(cluster: Cluster) -> None:
+    first, second = cluster.start(), cluster.start()
+    transcript_id = first.create_transcript(first.token("ana", "acme", "editor"))
+    admin = redis.Redis.from_url(REDIS)
+
+    async def main() -> None:
+        async with (
+            connected(url(first, transcript_id)) as a,
+            connected(url(second, transcript_id)) as b,
+        ):
+            await a.change(write("s1", "before the cut"))
+            await wait_until(lambda: "s1" in texts(b), 10)
+            # Every Redis connection of these relays is cut, then an update is written.
+            for client in admin.client_list():
+                if client.get("name") == f"{cluster.prefix}-relay":
+                    admin.client_kill_filter(_id=client["id"])
+            await a.change(write("s2", "while Redis was cut"))
+            await wait_until(lambda: "s2" in texts(b), 10)
+            await b.change(write("s3", "after"))
+            await wait_until(lambda: "s3" in texts(a), 10)
+
+    anyio.run(main)
+    admin.close()
+
+
+def test_a_relay_started_late_catches_up_and_follows(cluster: Cluster) -> None:
+    first = cluster.start()
+    transcript_id = first.create_transcript(first.token("ana", "acme", "editor"))
+
+    async def main() -> None:
+        async with connected(url(first, transcript_id)) as a:
+            for n in range(20):
+                await a.change(write(f"s{n}", f"early {n}"))
+            await wait_until(a.acked)
+            late = cluster.start()
+            async with connected(url(late, transcript_id)) as b:
+                assert len(texts(b)) == 20  # its sync answer came from the log
+                await a.change(write("s20", "live"))
+                await wait_until(lambda: "s20" in texts(b), 10)
+
+    anyio.run(main)
+
+
+def test_redis_without_postgresql_is_refused(tmp_path: Path) -> None:
+    import subprocess
+
+    from _relay import MINUTA
+
+    env = relay_env()
+    run = subprocess.run([str(MINUTA), "relay", "--port", "0", "--data-dir", str(tmp_path),
+                          "--redis-url", REDIS], env=env, capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert run.returncode != 0 and "PostgreSQL" in run.stderr and "Traceback" not in run.stderr
