@@ -22,8 +22,8 @@ def add_database_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(os.environ.get("MINUTA_DATA_DIR", "data")),
-        help="the relay's data folder (default: $MINUTA_DATA_DIR, else ./data)",
+        default=Path(os.environ.get("MINUTA_DATA_DIR") or os.environ.get("DATA_DIR") or "data"),
+        help="the relay's data folder (default: $MINUTA_DATA_DIR or $DATA_DIR, else ./data)",
     )
     p.add_argument(
         "--database-url",

@@ -106,6 +106,8 @@ def register(sub: Any) -> None:
         default="minuta",
         help="the Redis channels' prefix: one per service sharing a Redis (default minuta)",
     )
+    p.add_argument("--certfile", help="serve https/wss with this certificate (PEM)")
+    p.add_argument("--keyfile", help="the certificate's private key (PEM)")
     add_database_arguments(p)
     p.set_defaults(run=run)
 
@@ -131,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from relay.server import serve_relay
     from relay.workers import LlmBackend, LlmConfig, WorkerOptions
 
+    tls = _tls_files(args.certfile, args.keyfile) if args.certfile or args.keyfile else None
     try:
         secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
     except ValueError as exc:
@@ -190,9 +193,14 @@ def run(args: argparse.Namespace) -> int:
     # Hypercorn's own cap (close code 1009) only stops frames far beyond it.
     config.websocket_max_message_size = 2 * args.max_frame_bytes
     config.accesslog = None
+    scheme = "http"
+    if tls is not None:
+        config.certfile, config.keyfile = tls
+        scheme = "https"
     port = listener.getsockname()[1]
+    ws = "wss" if scheme == "https" else "ws"
     print(
-        f"Minuta relay on http://{args.host}:{port} (sync at ws://{args.host}:{port}/sync/ID)",
+        f"Minuta relay on {scheme}://{args.host}:{port} (sync at {ws}://{args.host}:{port}/sync/ID)",
         flush=True,
     )
     # Our own messages (failed snapshots, compactions) on stderr; Hypercorn logs its own.
@@ -203,3 +211,17 @@ def run(args: argparse.Namespace) -> int:
     logger.setLevel(logging.INFO)
     asyncio.run(serve_relay(relay_config, config))
     return 0
+
+
+def _tls_files(certfile: str | None, keyfile: str | None) -> tuple[str, str]:
+    """Both files, readable and a matching pair, or a plain error (not one at the first
+    handshake)."""
+    import ssl
+
+    if not certfile or not keyfile:
+        raise CliError("TLS needs both --certfile and --keyfile")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise CliError(f"cannot use {certfile} with {keyfile}: {exc}") from None
+    return certfile, keyfile
