@@ -14,7 +14,8 @@ stops the loop, with the relay's reason in :attr:`RelaySync.stopped`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import anyio
@@ -102,8 +103,13 @@ class RelaySync:
         transcript_id: str | None = None,
         client: str | None = None,
         create: dict[str, object] | None = None,
+        alternates: Sequence[str] = (),
     ) -> None:
         self.doc = doc
+        # Other relays of the same service (one database): a connection that fails or
+        # drops goes on with the next one. ``tokens.relay_url`` stays the service's name.
+        self.bases = [tokens.relay_url, *alternates]
+        self._base = 0
         # The body that creates the transcript on the relay, if it may not exist there
         # yet (recorded offline): sent before the first connection, until it is answered.
         self.create = create
@@ -122,7 +128,7 @@ class RelaySync:
 
     @property
     def url(self) -> str:
-        base = self.tokens.relay_url.replace("http://", "ws://").replace("https://", "wss://")
+        base = self.bases[self._base].replace("http://", "ws://").replace("https://", "wss://")
         return f"{base}/sync/{self.transcript_id}"
 
     @property
@@ -168,17 +174,23 @@ class RelaySync:
                 if not await self._refresh():
                     return
                 continue
+            self._base = (self._base + 1) % len(self.bases)  # the next relay, if any
             await anyio.sleep(self.backoff.delay(attempt))
             attempt = 0 if self.connected.is_set() else attempt + 1
             self.connected = anyio.Event()
 
     async def _refresh(self) -> bool:
         """New tokens; False (with the reason in ``stopped``) if the login is over."""
-        try:
-            self.tokens = await refresh(self.tokens)
-        except LoginError as exc:
-            self.stopped = str(exc)
-            return False
+        for n, base in enumerate(self.bases):
+            try:
+                fresh = await refresh(replace(self.tokens, relay_url=base))
+            except LoginError as exc:
+                if n + 1 < len(self.bases):
+                    continue  # that relay may be the one that is down: ask another
+                self.stopped = str(exc)
+                return False
+            self.tokens = replace(fresh, relay_url=self.bases[0])
+            break
         if self.credentials is not None:
             self.credentials.put(self.tokens)
         return True

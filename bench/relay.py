@@ -73,7 +73,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 # This file is named like the package it measures; keep its folder off the import path, and
 # the repository on it (``python bench/relay.py`` works too).
@@ -616,6 +616,7 @@ class Plan(TypedDict):
     rate: float  # per writer and second; 0: pipelined, ``window`` unacknowledged at most
     window: int
     seed: int
+    reader_base: NotRequired[str]  # the readers' relay, if not the writer's (bench/cluster.py)
 
 
 class Outcome(TypedDict):
@@ -676,7 +677,8 @@ async def _drive(plan: Plan, go: Callable[[], Awaitable[float]], outcome: Outcom
                 tid, token = plan["rooms"][room], plan["token"]
                 clients = [await open_client(plan["base"], tid, token, tg, plan["window"])]
                 for _ in range(plan["readers"]):
-                    clients.append(await open_client(plan["base"], tid, token, tg, 1))
+                    base = plan.get("reader_base") or plan["base"]
+                    clients.append(await open_client(base, tid, token, tg, 1))
                 joined[room] = clients
 
         async with anyio.create_task_group() as joins:

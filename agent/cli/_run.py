@@ -223,7 +223,8 @@ def add_relay_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--relay",
         metavar="URL",
-        help="also sync the transcript to this relay (log in first with `minuta login URL`)",
+        help="also sync the transcript to this relay (log in first with `minuta login URL`); "
+        "several relays of one service: URL,URL,… (the first is the one logged in to)",
     )
 
 
@@ -233,9 +234,13 @@ def relay_sync(options: RunOptions, doc: TranscriptDoc, store: LocalStore) -> Re
     The relay being down is no error: the agent works offline, and the sync creates the
     transcript and sends it once the relay is back.
     """
-    relay = options.relay
-    if not relay:
+    if not options.relay:
         return None
+    # Several URLs (comma-separated) are relays of one service: the first names it.
+    urls = [u.strip().rstrip("/") for u in options.relay.split(",") if u.strip()]
+    if not urls:
+        raise CliError(f"--relay takes a URL (or URL,URL,…), not {options.relay!r}")
+    relay, *alternates = urls
     # ``minuta demo`` keeps its relay's tokens in that relay's folder, not the user's.
     credentials = CredentialStore(options.credentials_file)
     tokens = credentials.get(relay)
@@ -258,8 +263,9 @@ def relay_sync(options: RunOptions, doc: TranscriptDoc, store: LocalStore) -> Re
         store.set_acked(tokens.relay_url, state, complete=sync is not None and not sync.pending())
 
     sync = RelaySync(
-        doc, tokens, credentials=credentials, on_ack=acked, client="agent", create=body
-    )
+        doc, tokens, credentials=credentials, on_ack=acked, client="agent", create=body,
+        alternates=alternates,
+    )  # fmt: skip
     return sync
 
 
