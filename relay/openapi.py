@@ -324,3 +324,39 @@ OPENAPI: dict[str, Any] = {
     },
 }
 OPENAPI["paths"].update(CONNECTOR_PATHS)
+OPENAPI["paths"]["/transcripts/{transcript_id}/lease"] = {
+    "post": {
+        "summary": "Take or renew a job's lease on a transcript (`minuta worker`)",
+        "description": "One process at a time runs a job on a transcript, however many "
+        "relays and worker processes share the database; a lapsed lease is anyone's.",
+        "security": _AUTH,
+        "parameters": [_ID],
+        "requestBody": _body(
+            {
+                "type": "object",
+                "required": ["job", "holder"],
+                "properties": {
+                    "job": {"type": "string", "enum": ["workers"]},
+                    "holder": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 64,
+                        "pattern": _NO_NUL,
+                    },
+                    "ttl_s": {"type": "number", "minimum": 5, "maximum": 600},
+                },
+            }
+        ),
+        "responses": {
+            **_ok(
+                "Whether the caller holds the lease now",
+                {
+                    "type": "object",
+                    "required": ["granted"],
+                    "properties": {"granted": {"type": "boolean"}},
+                },
+            ),
+            **_errors(400, 401, 403, 404),
+        },
+    }
+}

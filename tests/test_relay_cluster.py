@@ -244,3 +244,73 @@ def test_kill_9_of_a_relay_under_load_loses_nothing_acknowledged(cluster: Cluste
             for client, clock in decode_state(state).items():
                 assert stored.get(client, 0) >= clock, (n, client)
     assert len(log.snapshot()["segments"]) == sum(written)
+
+
+def summarized(client: SyncClient) -> bool:
+    summary = client.doc.snapshot()["summary"]
+    return summary is not None and bool(summary["bullets"])
+
+
+def test_two_worker_processes_run_once_per_trigger(cluster: Cluster) -> None:
+    """Three relays, two ``minuta worker`` processes (each on a different relay): the
+    20 finals an agent sends make one worker run, by whichever process holds the lease."""
+    import subprocess
+
+    from _relay import MINUTA
+
+    relays = [cluster.start() for _ in range(3)]
+    transcript_id = relays[0].create_transcript(relays[0].token("ana", "acme", "editor"))
+    env = {**cluster.env, "MINUTA_USERNAME": "ana"}
+    logs = [(cluster.tmp_path / f"worker-{n}.log").open("w+") for n in range(2)]
+    workers = [
+        subprocess.Popen(
+            [str(MINUTA), "worker", relays[n + 1].url, "--poll", "0.5"],
+            env=env,
+            stdout=logs[n],
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(2)
+    ]
+
+    def finals(doc: TranscriptDoc) -> None:
+        for n in range(20):
+            doc.upsert_segment(f"s{n}", rev=1, text=f"Ana will send report {n} by Friday.",
+                               t0=n, t1=n + 1, speaker="S1", final=True)  # fmt: skip
+
+    async def main() -> None:
+        async with connected(url(relays[0], transcript_id)) as agent:
+            await agent.change(finals)
+            await wait_until(lambda: summarized(agent), 40)
+            await anyio.sleep(3)  # a second run, if there were one, would be done by now
+
+    ran: list[str] = []
+    try:
+        anyio.run(main)
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=20)
+        for log in logs:
+            log.seek(0)
+            ran += [line for line in log if f"ran on {transcript_id}" in line]
+            log.close()
+    assert len(ran) == 1, ran
+
+
+def test_a_lease_lapses_when_its_holder_stops_renewing(pg_url: str) -> None:
+    import time
+
+    from relay.db import connect, upgrade
+    from relay.leases import take
+
+    engine = connect(pg_url)
+    upgrade(engine)
+    try:
+        assert take(engine, "workers", "t-1", holder="a", ttl_s=0.5)
+        assert not take(engine, "workers", "t-1", holder="b", ttl_s=0.5)
+        time.sleep(0.6)
+        assert take(engine, "workers", "t-1", holder="b", ttl_s=0.5)
+        assert not take(engine, "workers", "t-1", holder="a", ttl_s=0.5)
+    finally:
+        engine.dispose()

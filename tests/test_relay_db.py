@@ -64,7 +64,7 @@ from relay.db._schema import head_revision, normalize_url, writer
 MINUTA = Path(sys.executable).parent / "minuta"
 PG_HOST_URL = "postgresql://postgres@127.0.0.1"
 PG_ADMIN_URL = f"{PG_HOST_URL}/postgres"
-HEAD = "0003"
+HEAD = "0004"
 PASSWORD = "correct horse battery"
 
 TABLES: dict[str, set[str]] = {
@@ -110,6 +110,7 @@ TABLES: dict[str, set[str]] = {
         "digest",
         "updated_at",
     },
+    "job_leases": {"job", "transcript_id", "holder", "until"},
     "transcripts": {
         "transcript_id",
         "org_id",
@@ -263,6 +264,7 @@ def test_tables_and_columns(migrated: Engine) -> None:
         "connectors": ["connector_id"],
         "connector_pushes": ["push_id"],
         "connector_links": ["connector_id", "transcript_id", "item"],
+        "job_leases": ["job", "transcript_id"],
     }
     unique = [u["column_names"] for u in inspector.get_unique_constraints("users")]
     assert unique == [["username"]]

@@ -17,6 +17,7 @@ from ._models import AuditEvent as AuditEvent
 from ._models import Base as Base
 from ._models import DeletedTranscript as DeletedTranscript
 from ._models import DocUpdate as DocUpdate
+from ._models import JobLease as JobLease
 from ._models import Org as Org
 from ._models import Segment as Segment
 from ._models import Transcript as Transcript
@@ -42,6 +43,7 @@ __all__ = [
     "DatabaseUrlError",
     "DeletedTranscript",
     "DocUpdate",
+    "JobLease",
     "NotMigratedError",
     "Org",
     "Segment",

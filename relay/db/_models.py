@@ -149,3 +149,15 @@ class DocUpdate(Base):
     transcript_id: Mapped[str] = mapped_column(String(128))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class JobLease(Base):
+    """Who does a background job on a transcript now (relay/leases.py): a process holds
+    it until ``until``, renewing it while it works; when it dies, it lapses."""
+
+    __tablename__ = "job_leases"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    transcript_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -79,6 +79,23 @@ class RemoteDocs:
             await self._ensure(transcript_id)
             self.on_change(transcript_id)
 
+    async def lease(self, transcript_id: str, holder: str, ttl_s: float) -> bool:
+        """Through the relay (``POST /transcripts/{id}/lease``): one process runs on a
+        transcript however many ``minuta worker`` processes and relays there are."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            for attempt in range(2):
+                response = await http.post(
+                    f"{self.login.relay_url}/transcripts/{transcript_id}/lease",
+                    json={"job": "workers", "holder": holder, "ttl_s": ttl_s},
+                    headers=self.login.headers,
+                )
+                if response.status_code == 401 and attempt == 0:
+                    await self.login.renew()
+                    continue
+                response.raise_for_status()
+                return bool(response.json()["granted"])
+        return False
+
     async def _list(self) -> list[dict[str, object]]:
         async with httpx.AsyncClient(timeout=10) as http:
             for attempt in range(2):

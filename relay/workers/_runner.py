@@ -20,6 +20,9 @@ origin "worker", stored and relayed like any client's update so browsers see it 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ import anyio.to_process
 from engine import Segment, TranscriptDoc
 from engine.insights import ActionItem, SummaryResult, extract_actions, summarize
 
+from ..leases import take
 from ..metrics import Metrics
 from ..rooms import Room, Rooms
 
@@ -85,6 +89,10 @@ class DocHost(Protocol):
         """Done with it for now (a host may unload it)."""
         ...
 
+    async def lease(self, transcript_id: str, holder: str, ttl_s: float) -> bool:
+        """Whether ``holder`` may run on the transcript now (no other process does)."""
+        ...
+
 
 class RoomsHost:
     """The relay's own rooms (the workers run inside the relay)."""
@@ -113,6 +121,12 @@ class RoomsHost:
         if room is not None:
             self.rooms.unload_if_idle(room)
 
+    async def lease(self, transcript_id: str, holder: str, ttl_s: float) -> bool:
+        engine = self.rooms.log.engine
+        return await anyio.to_thread.run_sync(
+            lambda: take(engine, "workers", transcript_id, holder=holder, ttl_s=ttl_s)
+        )
+
 
 @dataclass(frozen=True)
 class WorkerOptions:
@@ -121,6 +135,7 @@ class WorkerOptions:
     quiet_s: float = 2.0  # …then paused this long
     max_wait_s: float = 60.0  # and at the latest this long after it began
     poll_s: float = 0.5
+    lease_s: float = 120.0  # a worker process owns a transcript's runs this long after its last
 
 
 @dataclass
@@ -148,6 +163,7 @@ class Workers:
         self._activity: dict[str, _Activity] = {}
         self._seen: dict[str, dict[str, str]] = {}  # final texts at the last run
         self._locks: dict[str, anyio.Lock] = {}
+        self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
 
     def touch(self, transcript_id: str) -> None:
         """A client's update to ``transcript_id`` was stored."""
@@ -206,7 +222,13 @@ class Workers:
 
     async def _run_logged(self, transcript_id: str) -> None:
         try:
-            await self.run_now(transcript_id)
+            # Across relays and worker processes on one database, one of them runs on a
+            # transcript: it keeps the lease while it stays busy with it.
+            if not await self.host.lease(transcript_id, self.holder, self.options.lease_s):
+                self._seen.pop(transcript_id, None)  # its owner runs; look afresh if we own it
+                return
+            if await self.run_now(transcript_id):
+                log.info("ran on %s", transcript_id)
         except Exception:  # the next change tries again
             log.exception("the workers failed on %s", transcript_id)
             self.metrics.errors.inc()
