@@ -14,11 +14,14 @@ which in the relay's process would stall every room.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 
 import anyio
 import anyio.to_process
 from pycrdt import Doc
 
+from .leases import take
 from .metrics import Metrics
 from .updates import UpdateLog
 
@@ -74,8 +77,13 @@ class Compactor:
         every_s: float = 60.0,
         min_rows: int = 500,
         metrics: Metrics | None = None,
+        leased: bool = False,
     ) -> None:
         self.updates = updates
+        # Several relays on one database: one compacts a transcript (the others would
+        # find their rows changed and give up, having done the work for nothing).
+        self.leased = leased
+        self.holder = f"compactor-{os.getpid()}-{secrets.token_hex(3)}"
         self.every_s = every_s
         self.min_rows = min_rows
         self.metrics = metrics or Metrics()
@@ -95,10 +103,18 @@ class Compactor:
             return
         for transcript_id in crowded:
             try:
+                if self.leased and not await self._leased(transcript_id):
+                    continue
                 await self.compact(transcript_id)
             except Exception:  # keep the rows as they are; try again next round
                 log.exception("could not compact %s", transcript_id)
                 self.metrics.errors.inc()
+
+    async def _leased(self, transcript_id: str) -> bool:
+        engine, ttl_s = self.updates.engine, 2 * self.every_s
+        return await anyio.to_thread.run_sync(
+            lambda: take(engine, "compaction", transcript_id, holder=self.holder, ttl_s=ttl_s)
+        )
 
     async def compact(self, transcript_id: str) -> bool:
         """Fold every stored update of a transcript into one; False if nothing changed."""

@@ -17,6 +17,8 @@ What a snapshot leaves out as unreadable is counted once per part in
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +33,7 @@ from engine import Segment as SegmentData
 from engine import Snapshot, TranscriptDoc
 
 from .db import Action, Segment, Transcript, writer
+from .leases import take
 from .metrics import Metrics
 
 log = logging.getLogger("minuta.relay")
@@ -63,8 +66,13 @@ class Projector:
         max_wait_s: float = 5.0,
         retry_s: float = 1.0,
         metrics: Metrics | None = None,
+        lease_s: float | None = None,
     ) -> None:
         self.engine = engine
+        # Several relays on one database: one at a time writes a transcript's projection,
+        # holding a lease this long after its last write (None: this relay is alone).
+        self.lease_s = lease_s
+        self.holder = f"projector-{os.getpid()}-{secrets.token_hex(3)}"
         self.debounce_s = debounce_s
         self.max_wait_s = max_wait_s
         self.retry_s = retry_s  # the first back-off; it doubles at each failure in a row
@@ -107,6 +115,11 @@ class Projector:
         entry = self._dirty.pop(transcript_id, None)
         if entry is None:
             return
+        if self.lease_s is not None and not await self._leased(transcript_id):
+            # Another relay writes it now: try again once its lease may have lapsed.
+            self._dirty[transcript_id] = entry
+            self._failing[transcript_id] = _Failing(0, time.monotonic() + self.lease_s / 2)
+            return
         try:
             # Never raises for what a client wrote.
             snapshot = await anyio.to_process.run_sync(_snapshot, entry.doc.encode_update())
@@ -117,6 +130,12 @@ class Projector:
             return
         self._failing.pop(transcript_id, None)
         self.metrics.projections.inc()
+
+    async def _leased(self, transcript_id: str) -> bool:
+        lease_s, holder = self.lease_s or 0.0, self.holder
+        return await anyio.to_thread.run_sync(
+            lambda: take(self.engine, "projection", transcript_id, holder=holder, ttl_s=lease_s)
+        )
 
     def _failed(self, transcript_id: str, entry: _Dirty, exc: Exception) -> None:
         self.metrics.errors.inc()

@@ -50,7 +50,8 @@ async def serve_relay(
     metrics = Metrics()
     async with UpdateLog(config.engine) as log:
         metrics.backlog.set_function(lambda: log.backlog)
-        projector = Projector(config.engine, metrics=metrics)
+        clustered = config.redis_url is not None
+        projector = Projector(config.engine, metrics=metrics, lease_s=10.0 if clustered else None)
 
         def project(room: Room) -> None:
             projector.touch(room.transcript_id, TranscriptDoc(room.doc))
@@ -72,6 +73,7 @@ async def serve_relay(
             every_s=config.compact_every_s,
             min_rows=config.compact_min_rows,
             metrics=metrics,
+            leased=clustered,
         )
         dispatcher = None
         if config.connector_box is not None:

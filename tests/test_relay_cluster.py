@@ -314,3 +314,29 @@ def test_a_lease_lapses_when_its_holder_stops_renewing(pg_url: str) -> None:
         assert not take(engine, "workers", "t-1", holder="a", ttl_s=0.5)
     finally:
         engine.dispose()
+
+
+def test_one_relay_at_a_time_writes_a_transcripts_projection(cluster: Cluster) -> None:
+    from _relay import metric
+
+    first, second = cluster.start(), cluster.start()
+    transcript_id = first.create_transcript(first.token("ana", "acme", "editor"))
+    before = [metric(r, "minuta_projections_total") for r in (first, second)]
+
+    async def main() -> None:
+        async with (
+            connected(url(first, transcript_id)) as a,
+            connected(url(second, transcript_id)) as b,
+        ):
+            for n in range(8):  # both relays' clients write, for about 4 s
+                await a.change(write(f"a{n}", f"on the first relay {n}"))
+                await b.change(write(f"b{n}", f"on the second relay {n}"))
+                await anyio.sleep(0.5)
+            await anyio.sleep(1.5)  # the projector's debounce
+
+    anyio.run(main)
+    wrote = [
+        metric(r, "minuta_projections_total") - b
+        for r, b in zip((first, second), before, strict=True)
+    ]
+    assert sorted(w > 0 for w in wrote) == [False, True], wrote  # one writer, within a lease
