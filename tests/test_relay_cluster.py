@@ -13,6 +13,7 @@ import anyio
 import pytest
 import redis
 from _relay import RelayProcess, SyncClient, connected, prepare, relay_env, wait_until
+from test_relay_node import SCRIPT, Browser, node  # noqa: F401  (node: the fixture)
 
 from engine import TranscriptDoc
 
@@ -340,3 +341,53 @@ def test_one_relay_at_a_time_writes_a_transcripts_projection(cluster: Cluster) -
         for r, b in zip((first, second), before, strict=True)
     ]
     assert sorted(w > 0 for w in wrote) == [False, True], wrote  # one writer, within a lease
+
+
+def test_the_stock_yjs_client_on_one_relay_co_edits_with_pycrdt_clients_on_others(
+    cluster: Cluster,
+    node: str,  # noqa: F811 (the fixture imported above)
+) -> None:
+    import base64
+    import json
+    import os
+    import subprocess
+
+    exe = node
+    relays = [cluster.start() for _ in range(3)]
+    token = relays[0].token("ana", "acme", "editor")
+    transcript_id = relays[0].create_transcript(token)
+    plan = {
+        "user": "bo",
+        "edits": [{"segment": "s1", "text": "Hola a todos, bienvenidos"}],
+        "until": {"texts": {"s2": ["from the third relay"]}},
+        "timeout_s": 30,
+    }
+
+    async def main() -> None:
+        async with (
+            connected(url(relays[0], transcript_id)) as agent,
+            connected(url(relays[2], transcript_id)) as third,
+        ):
+            await agent.change(write("s1", "hola a todos bienvenidos"))
+            await wait_until(lambda: "s1" in texts(third), 10)
+            async with await anyio.open_process(
+                [exe, str(SCRIPT), f"{relays[1].ws}/sync", transcript_id, json.dumps(plan)],
+                stdin=subprocess.DEVNULL, env={**os.environ, "MINUTA_TOKEN": token},
+            ) as process:  # fmt: skip
+                browser = Browser(process)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(browser.keep_stderr)
+                    await browser.message("edited")
+                    await wait_until(lambda: texts(agent)["s1"] == "Hola a todos, bienvenidos", 10)
+                    await third.change(write("s2", "from the third relay"))
+                    final = await browser.message("final")
+                    await process.wait()
+                    tg.cancel_scope.cancel()
+            in_node = TranscriptDoc.from_update(base64.b64decode(final["update"]))
+            await wait_until(lambda: texts(third) == texts(agent) == texts_of(in_node), 10)
+
+    anyio.run(main)
+
+
+def texts_of(doc: TranscriptDoc) -> dict[str, str]:
+    return {s["segment_id"]: s["text"] for s in doc.snapshot()["segments"]}
