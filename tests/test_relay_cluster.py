@@ -192,7 +192,7 @@ def test_kill_9_of_a_relay_under_load_loses_nothing_acknowledged(cluster: Cluste
             docs[n].upsert_segment(f"w{n}-{i}", rev=1, text=f"writer {n} says {i}", t0=i, t1=i + 1)
             i += 1
             written[n] = i
-            await anyio.sleep(0.003)
+            await anyio.sleep(0.002)
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
@@ -202,6 +202,7 @@ def test_kill_9_of_a_relay_under_load_loses_nothing_acknowledged(cluster: Cluste
                 with anyio.fail_after(20):
                     await sync.connected.wait()
             stop = anyio.Event()
+            started = time.monotonic()
             for n in range(3):
                 tg.start_soon(writer, n, stop)
             await anyio.sleep(2.0)
@@ -216,6 +217,8 @@ def test_kill_9_of_a_relay_under_load_loses_nothing_acknowledged(cluster: Cluste
             back_after.append(time.monotonic() - killed)
             await anyio.sleep(1.0)
             stop.set()
+            elapsed = time.monotonic() - started
+            print(f"{sum(written)} updates in {elapsed:.1f} s: {sum(written) / elapsed:.0f}/s")
             with anyio.fail_after(30):
                 for sync in syncs:
                     await sync.wait_acked()
@@ -391,3 +394,28 @@ def test_the_stock_yjs_client_on_one_relay_co_edits_with_pycrdt_clients_on_other
 
 def texts_of(doc: TranscriptDoc) -> dict[str, str]:
     return {s["segment_id"]: s["text"] for s in doc.snapshot()["segments"]}
+
+
+def test_presence_crosses_relays(cluster: Cluster) -> None:
+    from engine import protocol
+    from engine.protocol import Presence
+
+    first, second = cluster.start(), cluster.start()
+    transcript_id = first.create_transcript(first.token("ana", "acme", "editor"))
+    state = b'{"user":{"name":"Ana"},"cursor":{"segment":"s1"}}'
+
+    async def main() -> None:
+        async with (
+            connected(url(first, transcript_id)) as a,
+            connected(url(second, transcript_id)) as b,
+        ):
+            frame = protocol.awareness(protocol.encode_awareness([Presence(4242, 1, state)]))
+            await a.ws.send(frame)
+            await wait_until(
+                lambda: any(
+                    e.client_id == 4242 and e.state == state for f in b.presence for e in f
+                ),
+                10,
+            )
+
+    anyio.run(main)
