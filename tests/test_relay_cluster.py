@@ -419,3 +419,85 @@ def test_presence_crosses_relays(cluster: Cluster) -> None:
             )
 
     anyio.run(main)
+
+
+def test_minuta_worker_fails_over_to_another_relay(cluster: Cluster) -> None:
+    import signal
+    import subprocess
+
+    from _relay import MINUTA
+
+    first, second = cluster.start(), cluster.start()
+    transcript_id = first.create_transcript(first.token("ana", "acme", "editor"))
+    env = {**cluster.env, "MINUTA_USERNAME": "ana"}
+    log = (cluster.tmp_path / "worker.log").open("w+")
+    worker = subprocess.Popen(
+        [str(MINUTA), "worker", f"{first.url},{second.url}", "--poll", "0.5"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+    def finals(doc: TranscriptDoc) -> None:
+        for n in range(20):
+            doc.upsert_segment(f"s{n}", rev=1, text=f"Bo will call supplier {n} tomorrow.",
+                               t0=n, t1=n + 1, speaker="S2", final=True)  # fmt: skip
+
+    async def main() -> None:
+        await anyio.sleep(1.5)  # the worker is signed in on the first relay
+        assert first.process is not None
+        first.process.send_signal(signal.SIGKILL)
+        async with connected(url(second, transcript_id)) as agent:
+            await agent.change(finals)
+            await wait_until(lambda: summarized(agent), 40)
+
+    try:
+        anyio.run(main)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert f"ran on {transcript_id}" in output, output
+
+
+def test_the_web_page_fails_over_through_a_load_balancer(cluster: Cluster) -> None:
+    """Chromium opens a transcript through a balancer in front of two relays; the relay
+    it is on is killed: it is live again, on the other, within 3 s, and sees new edits."""
+    import signal
+    import time
+    from urllib.parse import urlsplit
+
+    from _balancer import Balancer
+    from _browser import Browser, missing
+    from test_web import blocking, open_transcript
+
+    if (why := missing()) is not None:
+        pytest.fail(why)
+    first, second = cluster.start(), cluster.start()
+    backends = [
+        (h.hostname or "", h.port or 0) for h in (urlsplit(first.url), urlsplit(second.url))
+    ]
+    transcript_id = first.create_transcript(first.token("ana", "acme", "editor"))
+    live = "() => window.minuta && minuta.sync.status === 'live'"
+    with Balancer(backends) as balancer:
+        browser = Browser(balancer.url)
+        try:
+            open_transcript(browser, "ana", "ana", transcript_id)
+            assert first.process is not None
+            killed = time.monotonic()
+            first.process.send_signal(signal.SIGKILL)
+            browser.wait("ana", "() => minuta.sync.status !== 'live'", timeout_ms=5000)
+            browser.wait("ana", live, timeout_ms=10_000)
+            back_after = time.monotonic() - killed
+            print(f"the page was live again {back_after:.2f} s after the kill")
+
+            async def edit() -> None:
+                async with connected(url(second, transcript_id)) as agent:
+                    await agent.change(write("s1", "said after the failover"))
+                    await blocking(browser.wait, "ana",
+                                   "() => document.querySelectorAll('.seg').length === 1")  # fmt: skip
+
+            anyio.run(edit)
+        finally:
+            browser.close()
+    assert back_after < 3.0, back_after

@@ -40,7 +40,11 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("relay", metavar="RELAY_URL", help="e.g. http://127.0.0.1:8765")
+    p.add_argument(
+        "relay",
+        metavar="RELAY_URL",
+        help="e.g. http://127.0.0.1:8765; several relays of one service: URL,URL,…",
+    )
     p.add_argument("--username", default=os.environ.get("MINUTA_USERNAME"))
     p.add_argument(
         "--poll", type=float, default=5.0, metavar="SECONDS",
@@ -62,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
     password = os.environ.get("MINUTA_PASSWORD")
     if not args.username or password is None:
         raise CliError("set --username (or MINUTA_USERNAME) and MINUTA_PASSWORD")
-    relay_url = args.relay.strip().rstrip("/")
-    if not relay_url.startswith(("http://", "https://")):
+    urls = [u.strip().rstrip("/") for u in args.relay.split(",") if u.strip()]
+    if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
         raise CliError(f"RELAY_URL must start with http:// or https://, not {args.relay!r}")
-    login = RelayLogin(relay_url, args.username, password)
+    relay_url = urls[0]
+    login = RelayLogin(relay_url, args.username, password, alternates=urls[1:])
     low, high = args.workers_wait
     if args.poll <= 0 or args.workers_finals < 1 or not 0 < low <= high:
         raise CliError("--poll must be positive, --workers-finals 1 or more, 0 < MIN <= MAX")

@@ -27,6 +27,8 @@ from engine.syncclient import (
     only,
 )
 
+CLOSE_ABNORMAL = 1006  # the connection dropped with no close frame (a relay died)
+
 log = logging.getLogger("minuta.workers")
 
 
@@ -43,6 +45,15 @@ class RelayLogin:
     password: str = field(repr=False)
     access_token: str = field(default="", repr=False)
     refresh_token: str = field(default="", repr=False)
+    # Other relays of the same service: where to go when ``relay_url`` stops answering.
+    alternates: list[str] = field(default_factory=list)
+
+    def fail_over(self) -> None:
+        """Go on with the next relay of the service (none: stay)."""
+        if self.alternates:
+            self.relay_url, self.alternates = self.alternates[0], [
+                *self.alternates[1:], self.relay_url,
+            ]  # fmt: skip
 
     async def sign_in(self) -> None:
         await self._tokens("/auth/login", {"username": self.username, "password": self.password})
@@ -59,11 +70,17 @@ class RelayLogin:
         return {"Authorization": f"Bearer {self.access_token}"}
 
     async def _tokens(self, path: str, body: dict[str, str]) -> None:
-        try:
-            async with httpx.AsyncClient(timeout=10) as http:
-                response = await http.post(f"{self.relay_url}{path}", json=body)
-        except httpx.HTTPError as exc:
-            raise RelayLoginError(f"cannot reach the relay at {self.relay_url}: {exc}") from None
+        for tried in range(len(self.alternates) + 1):
+            try:
+                async with httpx.AsyncClient(timeout=10) as http:
+                    response = await http.post(f"{self.relay_url}{path}", json=body)
+                break
+            except httpx.HTTPError as exc:
+                if tried == len(self.alternates):
+                    raise RelayLoginError(
+                        f"cannot reach the relay at {self.relay_url}: {exc}"
+                    ) from None
+                self.fail_over()
         if response.status_code != 200:
             raise RelayLoginError(f"the relay refused {self.username} ({response.status_code})")
         tokens = response.json()
@@ -136,8 +153,8 @@ class WorkerSync:
 
     async def run(self) -> None:
         attempt = 0
-        base = self.login.relay_url.replace("http", "ws", 1)
         while True:
+            base = self.login.relay_url.replace("http", "ws", 1)
             # "worker", not "agent": the workers' copy does not make a transcript live.
             url = f"{base}/sync/{self.transcript_id}?client=worker&token={self.login.access_token}"
             code = await self._session(url)
@@ -151,6 +168,8 @@ class WorkerSync:
                     continue
                 except RelayLoginError as exc:
                     log.warning("cannot sign in again: %s", exc)
+            if code is None or code == CLOSE_ABNORMAL:
+                self.login.fail_over()  # that relay is gone: the next one of the service
             await anyio.sleep(self.backoff.delay(attempt))
             attempt = 0 if code is not None else attempt + 1
 

@@ -64,6 +64,8 @@ class RemoteDocs:
                     await self._poll(since)
                 except (httpx.HTTPError, RelayLoginError) as exc:
                     log.warning("cannot list the relay's transcripts: %s", exc)
+                    if isinstance(exc, httpx.TransportError):
+                        self.login.fail_over()
                 self._close_idle()
                 await anyio.sleep(self.poll_s)
 
