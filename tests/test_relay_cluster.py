@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -501,3 +502,52 @@ def test_the_web_page_fails_over_through_a_load_balancer(cluster: Cluster) -> No
         finally:
             browser.close()
     assert back_after < 3.0, back_after
+
+
+def test_compaction_stays_correct_while_another_relay_appends(pg_url: str) -> None:
+    """One relay's update log appends a transcript's updates while another process's
+    compacts it, round after round: every update is still in the log."""
+    from pycrdt import Doc, Text
+
+    from relay.compaction import Compactor
+    from relay.db import connect, upgrade
+    from relay.updates import UpdateLog
+
+    engine_a, engine_b = connect(pg_url), connect(pg_url)
+    upgrade(engine_a)
+    words = [f"w{n}" for n in range(400)]
+    compacted: list[bool] = []
+
+    async def main() -> bytes:
+        async with UpdateLog(engine_a) as appender, UpdateLog(engine_b) as other:
+            compactor = Compactor(other, min_rows=2)
+            doc: Doc[Any] = Doc()
+            doc["t"] = text = Text()
+            done = anyio.Event()
+
+            async def append() -> None:
+                for word in words:
+                    state = doc.get_state()
+                    text.insert(len(text), word + " ")
+                    await appender.append("t-1", doc.get_update(state))
+                done.set()
+
+            async def compact() -> None:
+                while not done.is_set():
+                    compacted.append(await compactor.compact("t-1"))
+                    await anyio.sleep(0.01)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(append)
+                tg.start_soon(compact)
+            merged: Doc[Any] = Doc()
+            for data in await other.load("t-1"):
+                merged.apply_update(data)
+            return str(merged.get("t", type=Text)).encode()
+
+    try:
+        assert anyio.run(main).decode().split() == words
+        print(f"{sum(compacted)} of {len(compacted)} compactions done while appending")
+    finally:
+        engine_a.dispose()
+        engine_b.dispose()
