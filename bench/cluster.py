@@ -8,7 +8,8 @@ processes (``bench/relay.py``'s). In one run:
 2. fan-out p50 / p99 to a reader on another relay, against one on the writer's relay;
 3. Redis commands and PostgreSQL transactions per update (from their own counters);
 4. failover: an agent (``RelaySync`` with the other relays as alternates) is on another
-   relay this long after ``kill -9`` of its own.
+   relay this long after ``kill -9`` of its own;
+5. the two Redis transports, per update: pub/sub against a stream.
 
 This machine has 2 cores: three relays, PostgreSQL and the clients share them, so the
 1-2-3 row is a measure of the overhead, not of scaling; the README projects N cores.
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
@@ -143,6 +145,66 @@ def failover(cluster: Cluster) -> float:
     return took[0]
 
 
+def transports(messages: int = 5000) -> tuple[float, float]:
+    """Microseconds per 200-byte update carried to one other relay: pub/sub (``PUBLISH``
+    to a subscriber) against a stream (``XADD``, read back with blocking ``XREAD``), both
+    through redis.asyncio as relay/peers.py uses it."""
+    import redis.asyncio as aredis
+
+    payload = b"x" * 200
+    channel = f"bench-transport-{secrets.token_hex(4)}"
+
+    async def pubsub() -> float:
+        sender, receiver = aredis.from_url(REDIS), aredis.from_url(REDIS)
+        async with receiver.pubsub() as sub:
+            await sub.subscribe(channel)
+            await sub.get_message(timeout=1)  # the subscribe confirmation
+            got = 0
+            started = time.perf_counter()
+
+            async def read() -> None:
+                nonlocal got
+                while got < messages:
+                    if await sub.get_message(timeout=1) is not None:
+                        got += 1
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                for _ in range(messages):
+                    await sender.publish(channel, payload)
+            elapsed = time.perf_counter() - started
+        await sender.aclose()
+        await receiver.aclose()
+        return elapsed / messages * 1e6
+
+    async def stream() -> float:
+        sender, receiver = aredis.from_url(REDIS), aredis.from_url(REDIS)
+        key = channel + "-stream"
+        got, last = 0, "$"
+        started = time.perf_counter()
+
+        async def read() -> None:
+            nonlocal got, last
+            while got < messages:
+                answer: Any = await receiver.xread({key: last}, block=1000, count=500)
+                for _, entries in answer:
+                    got += len(entries)
+                    last = entries[-1][0]
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            await anyio.sleep(0.05)  # reading from "$" before the first XADD
+            for _ in range(messages):
+                await sender.xadd(key, {"u": payload}, maxlen=10_000, approximate=True)
+        elapsed = time.perf_counter() - started
+        await sender.delete(key)
+        await sender.aclose()
+        await receiver.aclose()
+        return elapsed / messages * 1e6
+
+    return anyio.run(pubsub), anyio.run(stream)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
@@ -178,6 +240,9 @@ def main() -> None:
                                  f"{rb.percentile(values, 99):.1f} ms ({len(values):,})"))  # fmt: skip
                 rows.append(("4. failover: agent on another relay after kill -9 of its own",
                              f"{failover(cluster):.2f} s"))  # fmt: skip
+                pub, xadd = transports()
+                rows.append(("5. Redis, per update to one other relay: pub/sub / stream "
+                             "(XADD + XREAD)", f"{pub:.0f} / {xadd:.0f} µs"))  # fmt: skip
             finally:
                 cluster.stop()
     finally:
