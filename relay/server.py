@@ -13,6 +13,7 @@ end of the process.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -31,7 +32,7 @@ from .projections import Projector
 from .rooms import Room, Rooms
 from .supervise import supervised
 from .updates import UpdateLog
-from .workers import Workers
+from .workers import WORKER_LEASE_S, Workers
 
 
 async def serve_relay(
@@ -65,8 +66,9 @@ async def serve_relay(
         if config.redis_url is not None:
             peers = Peers(config.redis_url, rooms, log, prefix=config.redis_prefix)
             log.on_committed, rooms.on_presence = peers.committed, peers.presence
+        options = replace(config.workers, lease_s=WORKER_LEASE_S) if clustered else config.workers
         workers = Workers(
-            rooms, config.backend, options=config.workers, on_written=project, metrics=metrics
+            rooms, config.backend, options=options, on_written=project, metrics=metrics
         )
         compactor = Compactor(
             log,

@@ -38,6 +38,8 @@ class Balancer:
         self._ready.set()
         self._loop.run_forever()
         server.close()
+        self._loop.run_until_complete(server.wait_closed())
+        self._loop.close()  # its self-pipe sockets, or they leak into a later test
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for host, port in self.backends:

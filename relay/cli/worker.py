@@ -25,7 +25,7 @@ import anyio
 
 from engine import CommandError as CliError
 
-from ..workers import LlmBackend, LlmConfig, WorkerOptions, Workers
+from ..workers import WORKER_LEASE_S, LlmBackend, LlmConfig, WorkerOptions, Workers
 from ..workers._client import RelayLogin, RelayLoginError
 from ..workers._remote import RemoteDocs
 
@@ -75,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
     if args.poll <= 0 or args.workers_finals < 1 or not 0 < low <= high:
         raise CliError("--poll must be positive, --workers-finals 1 or more, 0 < MIN <= MAX")
     llm = LlmConfig.from_env()
-    options = WorkerOptions(every_finals=args.workers_finals, min_wait_s=low, max_wait_s=high)
+    # Leased: other worker processes, or relays, may run on the same transcripts.
+    options = WorkerOptions(
+        every_finals=args.workers_finals, min_wait_s=low, max_wait_s=high, lease_s=WORKER_LEASE_S
+    )
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.getLogger("minuta").addHandler(handler)

@@ -128,6 +128,11 @@ class RoomsHost:
         )
 
 
+# How long a worker process owns a transcript's runs after its last, when several share
+# one database: a process that died (or restarted) hands them on this much later.
+WORKER_LEASE_S = 60.0
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     every_finals: int = 20  # new or changed final segments that make a run due at once
@@ -135,7 +140,9 @@ class WorkerOptions:
     quiet_s: float = 2.0  # …then paused this long
     max_wait_s: float = 60.0  # and at the latest this long after it began
     poll_s: float = 0.5
-    lease_s: float = 120.0  # a worker process owns a transcript's runs this long after its last
+    # Several worker processes (relays, ``minuta worker``) on one database: one owns a
+    # transcript's runs, this long after its last (None: this process is the only one).
+    lease_s: float | None = None
 
 
 @dataclass
@@ -224,7 +231,10 @@ class Workers:
         try:
             # Across relays and worker processes on one database, one of them runs on a
             # transcript: it keeps the lease while it stays busy with it.
-            if not await self.host.lease(transcript_id, self.holder, self.options.lease_s):
+            lease_s = self.options.lease_s
+            if lease_s is not None and not await self.host.lease(
+                transcript_id, self.holder, lease_s
+            ):
                 self._seen.pop(transcript_id, None)  # its owner runs; look afresh if we own it
                 return
             if await self.run_now(transcript_id):
