@@ -14,14 +14,12 @@ which in the relay's process would stall every room.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 
 import anyio
 import anyio.to_process
 from pycrdt import Doc
 
-from .leases import take
+from .leases import holder_id, take
 from .metrics import Metrics
 from .updates import UpdateLog
 
@@ -83,7 +81,7 @@ class Compactor:
         # Several relays on one database: one compacts a transcript (the others would
         # find their rows changed and give up, having done the work for nothing).
         self.leased = leased
-        self.holder = f"compactor-{os.getpid()}-{secrets.token_hex(3)}"
+        self.holder = holder_id("compactor")
         self.every_s = every_s
         self.min_rows = min_rows
         self.metrics = metrics or Metrics()

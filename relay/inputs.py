@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import ApiError
 
@@ -68,3 +68,17 @@ def int_arg(raw: str | None, name: str, *, default: int, low: int, high: int) ->
     if not low <= value <= high:
         raise ApiError(400, f"{name} must be between {low} and {high}")
     return value
+
+
+def integer(value: Any) -> int | None:
+    """An integer, as JSON has it (``32`` or ``32.0``); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value)
+
+
+def number(value: Any) -> TypeGuard[int | float]:
+    """A JSON number (``true`` and ``false`` are not numbers here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -20,6 +20,9 @@ Example:
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -29,6 +32,11 @@ from sqlalchemy.orm import Session
 from .db import JobLease, writer
 
 JOBS = ("workers",)
+
+
+def holder_id(role: str) -> str:
+    """A name for this process as a lease holder, unique to it (a restart is another)."""
+    return f"{role}-{socket.gethostname()[:24]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def take(engine: Engine, job: str, transcript_id: str, *, holder: str, ttl_s: float) -> bool:

@@ -17,8 +17,6 @@ What a snapshot leaves out as unreadable is counted once per part in
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +31,7 @@ from engine import Segment as SegmentData
 from engine import Snapshot, TranscriptDoc
 
 from .db import Action, Segment, Transcript, writer
-from .leases import take
+from .leases import holder_id, take
 from .metrics import Metrics
 
 log = logging.getLogger("minuta.relay")
@@ -72,7 +70,7 @@ class Projector:
         # Several relays on one database: one at a time writes a transcript's projection,
         # holding a lease this long after its last write (None: this relay is alone).
         self.lease_s = lease_s
-        self.holder = f"projector-{os.getpid()}-{secrets.token_hex(3)}"
+        self.holder = holder_id("projector")
         self.debounce_s = debounce_s
         self.max_wait_s = max_wait_s
         self.retry_s = retry_s  # the first back-off; it doubles at each failure in a row

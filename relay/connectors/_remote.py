@@ -69,12 +69,7 @@ class RemoteOutbox:
         return None
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=self.timeout_s) as http:
-            url = self.login.relay_url + path
-            response = await http.post(url, json=body, headers=self.login.headers)
-            if response.status_code == 401:
-                await self.login.renew()
-                response = await http.post(url, json=body, headers=self.login.headers)
+        response = await self.login.request("POST", path, json=body, timeout_s=self.timeout_s)
         if response.status_code == 403:
             raise RelayLoginError(
                 f"{self.login.username} may not dispatch pushes: it takes an admin account"

@@ -7,7 +7,7 @@ Credentials go in and never come out: no answer and no log line holds one.
 
 from __future__ import annotations
 
-from typing import Any, TypeGuard
+from typing import Any
 
 from quart import Quart, jsonify, request
 from quart.typing import ResponseReturnValue
@@ -31,7 +31,7 @@ from ..connectors import (
 )
 from ..connectors.targets._base import vendor_client
 from ..errors import ApiError
-from ..inputs import MAX_INT_ARG, json_object, storable, text_field
+from ..inputs import MAX_INT_ARG, integer, json_object, number, storable, text_field
 from ..reading import read_part
 from ._context import RouteContext
 
@@ -132,10 +132,10 @@ def register(app: Quart, ctx: RouteContext) -> None:
         """For ``minuta worker --dispatch``: take the org's due rows, credentials sealed."""
         claims = member("admin")
         body = json_object(await request.get_json(silent=True))
-        limit, lease_s = _integer(body.get("limit", 8)), body.get("lease_s", 120)
+        limit, lease_s = integer(body.get("limit", 8)), body.get("lease_s", 120)
         if limit is None or not 0 <= limit <= 32:
             raise ApiError(400, "limit must be an integer from 0 to 32")
-        if not _number(lease_s) or not 10 <= lease_s <= 3600:
+        if not number(lease_s) or not 10 <= lease_s <= 3600:
             raise ApiError(400, "lease_s must be a number of seconds from 10 to 3600")
         rows = []
         if limit:
@@ -151,7 +151,7 @@ def register(app: Quart, ctx: RouteContext) -> None:
         if push_id >= 2**63:  # beyond any row's id, and beyond SQL's 64-bit integers
             raise ApiError(404, f"no push {push_id}")
         body = json_object(await request.get_json(silent=True))
-        attempt, outcome = _integer(body.get("attempt")), body.get("outcome")
+        attempt, outcome = integer(body.get("attempt")), body.get("outcome")
         if attempt is None or not 1 <= attempt <= MAX_INT_ARG:
             raise ApiError(400, "attempt must be the claim's attempt, an integer")
         reason = text_field(body, "reason", max_chars=2000, default="") or ""
@@ -163,7 +163,7 @@ def register(app: Quart, ctx: RouteContext) -> None:
             stored = await run_db(_claims.sent, engine, push_id, attempt, external_id, org_id=org)
         elif outcome == "retry":
             delay = body.get("delay_s")
-            if not _number(delay) or not 0 <= delay <= 86400:
+            if not number(delay) or not 0 <= delay <= 86400:
                 raise ApiError(400, "delay_s must be a number of seconds up to a day")
             stored = await run_db(
                 _claims.retry_later, engine, push_id, attempt, reason, float(delay), org_id=org
@@ -185,19 +185,6 @@ def register(app: Quart, ctx: RouteContext) -> None:
             await ctx.visible(storable(transcript_id, "transcript_id"), claims)
         rows = await run_db(pushes, engine, claims.org_id, transcript_id)
         return jsonify({"pushes": rows})
-
-
-def _integer(value: Any) -> int | None:
-    """An integer, as JSON has it (``32`` or ``32.0``); None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float) and not value.is_integer():
-        return None
-    return int(value)
-
-
-def _number(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _spec(body: dict[str, Any]) -> ConnectorSpec:

@@ -7,7 +7,7 @@ from quart import Quart, jsonify, request
 from quart.typing import ResponseReturnValue
 
 from ..errors import ApiError
-from ..inputs import json_object, text_field
+from ..inputs import json_object, number, text_field
 from ..leases import JOBS, take
 from ._context import RouteContext
 
@@ -28,7 +28,7 @@ def register(app: Quart, ctx: RouteContext) -> None:
         if not holder:
             raise ApiError(400, "holder is required: who asks")
         ttl_s = body.get("ttl_s", 120)
-        if isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float) or not 5 <= ttl_s <= 600:
+        if not number(ttl_s) or not 5 <= ttl_s <= 600:
             raise ApiError(400, "ttl_s must be a number of seconds from 5 to 600")
         granted = await ctx.run_db(
             take, ctx.engine, str(job), transcript_id, holder=holder, ttl_s=float(ttl_s)

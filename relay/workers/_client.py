@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import httpx
@@ -68,6 +69,22 @@ class RelayLogin:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
+
+    async def request(
+        self, method: str, path: str, *, timeout_s: float = 10.0, **kwargs: Any
+    ) -> httpx.Response:
+        """A REST call to the relay with the access token, sent again once with new tokens
+        if the relay refused the old ones (401)."""
+        async with httpx.AsyncClient(timeout=timeout_s) as http:
+            response = await http.request(
+                method, self.relay_url + path, headers=self.headers, **kwargs
+            )
+            if response.status_code == 401:
+                await self.renew()
+                response = await http.request(
+                    method, self.relay_url + path, headers=self.headers, **kwargs
+                )
+        return response
 
     async def _tokens(self, path: str, body: dict[str, str]) -> None:
         for tried in range(len(self.alternates) + 1):

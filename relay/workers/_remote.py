@@ -84,34 +84,18 @@ class RemoteDocs:
     async def lease(self, transcript_id: str, holder: str, ttl_s: float) -> bool:
         """Through the relay (``POST /transcripts/{id}/lease``): one process runs on a
         transcript however many ``minuta worker`` processes and relays there are."""
-        async with httpx.AsyncClient(timeout=10) as http:
-            for attempt in range(2):
-                response = await http.post(
-                    f"{self.login.relay_url}/transcripts/{transcript_id}/lease",
-                    json={"job": "workers", "holder": holder, "ttl_s": ttl_s},
-                    headers=self.login.headers,
-                )
-                if response.status_code == 401 and attempt == 0:
-                    await self.login.renew()
-                    continue
-                response.raise_for_status()
-                return bool(response.json()["granted"])
-        return False
+        response = await self.login.request(
+            "POST",
+            f"/transcripts/{transcript_id}/lease",
+            json={"job": "workers", "holder": holder, "ttl_s": ttl_s},
+        )
+        response.raise_for_status()
+        return bool(response.json()["granted"])
 
     async def _list(self) -> list[dict[str, object]]:
-        async with httpx.AsyncClient(timeout=10) as http:
-            for attempt in range(2):
-                response = await http.get(
-                    f"{self.login.relay_url}/transcripts",
-                    params={"limit": 200},
-                    headers=self.login.headers,
-                )
-                if response.status_code == 401 and attempt == 0:
-                    await self.login.renew()
-                    continue
-                response.raise_for_status()
-                return list(response.json()["items"])
-        return []
+        response = await self.login.request("GET", "/transcripts", params={"limit": 200})
+        response.raise_for_status()
+        return list(response.json()["items"])
 
     async def _ensure(self, transcript_id: str) -> _Session:
         session = self._sessions.get(transcript_id)

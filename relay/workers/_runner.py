@@ -20,9 +20,6 @@ origin "worker", stored and relayed like any client's update so browsers see it 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ import anyio.to_process
 from engine import Segment, TranscriptDoc
 from engine.insights import ActionItem, SummaryResult, extract_actions, summarize
 
-from ..leases import take
+from ..leases import holder_id, take
 from ..metrics import Metrics
 from ..rooms import Room, Rooms
 
@@ -170,7 +167,7 @@ class Workers:
         self._activity: dict[str, _Activity] = {}
         self._seen: dict[str, dict[str, str]] = {}  # final texts at the last run
         self._locks: dict[str, anyio.Lock] = {}
-        self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.holder = holder_id("workers")
 
     def touch(self, transcript_id: str) -> None:
         """A client's update to ``transcript_id`` was stored."""
