@@ -1,4 +1,5 @@
-"""The relay's REST calls the agent makes besides logging in: creating a transcript.
+"""The relay's REST calls the agent makes besides logging in: creating a transcript, and
+reading (``get_json``: search, a transcript's retention).
 
 A transcript recorded offline is created on the relay when the relay is back (by
 :class:`agent.sync.RelaySync`, before it first connects), with ``client_doc``: the local
@@ -12,7 +13,7 @@ import httpx
 
 from engine import TranscriptDoc
 
-from .credentials import Tokens
+from .credentials import CredentialStore, LoginError, Tokens, refresh
 
 
 class RelayUnreachableError(Exception):
@@ -23,7 +24,7 @@ class RelayRefusedError(Exception):
     """The relay answered no; ``status`` 401 means the access token expired."""
 
     def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"the relay refused the transcript ({status}): {reason}")
+        super().__init__(f"the relay refused ({status}): {reason}")
         self.status = status
 
 
@@ -67,3 +68,38 @@ def _reason(response: httpx.Response) -> str:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     return str(error or response.text.strip()[:200])
+
+
+async def get_json(
+    tokens: Tokens, path: str, params: dict[str, str], *, credentials: CredentialStore
+) -> tuple[Tokens, object]:
+    """``GET path`` on the relay as the logged-in user; an expired access token is renewed
+    once (and saved). Returns the tokens used and the JSON answer.
+
+    Raises:
+        RelayUnreachableError: no answer, or a 5xx.
+        RelayRefusedError: any 4xx (with the relay's reason).
+    """
+    for attempt in range(2):
+        try:
+            async with httpx.AsyncClient(timeout=30) as http:
+                response = await http.get(
+                    f"{tokens.relay_url}{path}",
+                    params=params,
+                    headers={"Authorization": f"Bearer {tokens.access_token}"},
+                )
+        except httpx.HTTPError as exc:
+            raise RelayUnreachableError(str(exc)) from None
+        if response.status_code == 401 and attempt == 0:
+            try:
+                tokens = await refresh(tokens)
+            except LoginError as exc:
+                raise RelayRefusedError(401, str(exc)) from None
+            credentials.put(tokens)
+            continue
+        if response.status_code >= 500:
+            raise RelayUnreachableError(f"the relay answered {response.status_code}")
+        if response.status_code >= 400:
+            raise RelayRefusedError(response.status_code, _reason(response))
+        return tokens, response.json()
+    raise AssertionError("unreachable")

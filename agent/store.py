@@ -205,6 +205,17 @@ class LocalStore:
         row = self._db.execute("SELECT MAX(at) FROM updates").fetchone()
         return None if row[0] is None else float(row[0])
 
+    def first_change(self) -> float | None:
+        """When the first row still in the log was written (a compacted log's first row
+        is as old as the compaction, so this errs on the young side)."""
+        row = self._db.execute("SELECT MIN(at) FROM updates").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def merged(self) -> bytes:
+        """The whole log as one update, without opening the doc for writing."""
+        rows = [bytes(r[0]) for r in self._db.execute("SELECT data FROM updates ORDER BY seq")]
+        return merge_updates(*rows) if rows else b""
+
     def acked(self, relay_url: str) -> bytes | None:
         row = self._db.execute(
             "SELECT state FROM acked WHERE relay_url = ?", (relay_url,)

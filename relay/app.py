@@ -13,7 +13,7 @@ from . import errors
 from .config import RelayConfig as RelayConfig
 from .config import Services as Services
 from .db import check_migrated
-from .routes import auth, connectors, content, leases, pages, sync, transcripts
+from .routes import audio, auth, connectors, content, leases, pages, search, sync, transcripts
 from .routes._context import RouteContext
 from .wsconnection import BoundedWebsocketConnection
 
@@ -26,6 +26,6 @@ def create_app(config: RelayConfig, services: Services) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = 1 * 2**20
     errors.install(app)
     ctx = RouteContext(config, services)
-    for routes in (pages, auth, transcripts, content, connectors, leases, sync):
+    for routes in (pages, auth, transcripts, content, search, audio, connectors, leases, sync):
         routes.register(app, ctx)
     return app

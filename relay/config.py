@@ -14,6 +14,7 @@ from .connectors import Dispatcher, DispatchOptions, SecretBox
 from .limits import ConnectionLimits
 from .metrics import Metrics
 from .projections import Projector
+from .retention import RetentionOptions
 from .rooms import Rooms
 from .updates import UpdateLog
 from .workers import Backend, WorkerOptions, Workers
@@ -39,6 +40,8 @@ class RelayConfig:
     dispatch_options: DispatchOptions = field(default_factory=DispatchOptions)
     redis_url: str | None = None  # one of several relays on one PostgreSQL (relay/peers.py)
     redis_prefix: str = "minuta"
+    audio_dir: Path | None = None  # uploaded audio (``--upload-audio``); None: refused
+    retention: RetentionOptions | None = field(default_factory=RetentionOptions)  # None: off
 
 
 @dataclass(frozen=True)

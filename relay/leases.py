@@ -59,3 +59,11 @@ def take(engine: Engine, job: str, transcript_id: str, *, holder: str, ttl_s: fl
             return True
     except IntegrityError:
         return False  # another process inserted it first
+
+
+def release(engine: Engine, job: str, transcript_id: str, *, holder: str) -> None:
+    """Give up ``holder``'s lease at once (a job done before its lease ran out)."""
+    with Session(writer(engine)) as session, session.begin():
+        lease = session.get(JobLease, (job, transcript_id), with_for_update=True)
+        if lease is not None and lease.holder == holder:
+            session.delete(lease)

@@ -15,6 +15,7 @@ from typing import Any
 from engine import FORMATS
 
 from .openapi_connectors import PATHS as CONNECTOR_PATHS
+from .openapi_find import PATHS as FIND_PATHS
 from .openapi_schemas import COMPONENTS, ref
 
 _JSON = "application/json"
@@ -225,7 +226,8 @@ OPENAPI: dict[str, Any] = {
             },
             "patch": {
                 "summary": "Set the vocabulary: names and jargon the ASR should expect (editors "
-                "and admins; at most 100 terms of 60 characters)",
+                "and admins; at most 100 terms of 60 characters), and how long the transcript "
+                "is kept (admins; null: its org's period)",
                 "security": _AUTH,
                 "parameters": [_ID],
                 "requestBody": {
@@ -234,10 +236,15 @@ OPENAPI: dict[str, Any] = {
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "required": ["vocabulary"],
+                                "minProperties": 1,
                                 "additionalProperties": False,
                                 "properties": {
-                                    "vocabulary": {"type": "array", "items": {"type": "string"}}
+                                    "vocabulary": {"type": "array", "items": {"type": "string"}},
+                                    "retention_days": {
+                                        "type": ["integer", "null"],
+                                        "minimum": 0,
+                                        "maximum": 36500,
+                                    },
                                 },
                             }
                         }
@@ -245,12 +252,13 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     **_ok(
-                        "The vocabulary as stored (trimmed, without repeats)",
+                        "What was set (the vocabulary trimmed, without repeats)",
                         {
                             "type": "object",
                             "properties": {
                                 "transcript_id": {"type": "string"},
                                 "vocabulary": {"type": "array", "items": {"type": "string"}},
+                                "retention_days": {"type": ["integer", "null"]},
                             },
                         },
                     ),
@@ -258,7 +266,7 @@ OPENAPI: dict[str, Any] = {
                 },
             },
             "delete": {
-                "summary": "Delete a transcript and its stored updates (admins)",
+                "summary": "Delete a transcript, its stored updates, search entries and audio (admins)",
                 "security": _AUTH,
                 "parameters": [_ID],
                 "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
@@ -324,6 +332,7 @@ OPENAPI: dict[str, Any] = {
     },
 }
 OPENAPI["paths"].update(CONNECTOR_PATHS)
+OPENAPI["paths"].update(FIND_PATHS)
 OPENAPI["paths"]["/transcripts/{transcript_id}/lease"] = {
     "post": {
         "summary": "Take or renew a job's lease on a transcript (`minuta worker`)",

@@ -42,6 +42,9 @@ COMPONENTS: dict[str, Any] = {
                 "segment_count": {"type": "integer"},
                 "duration_s": {"type": "number"},
                 "created_by": {"type": ["string", "null"]},
+                "audio": {"type": "boolean", "description": "uploaded audio (GET one only)"},
+                "retention_days": {"type": "integer", "description": "in force (GET one)"},
+                "expires_at": {"type": ["string", "null"], "format": "date-time"},
                 "created_at": {"type": ["string", "null"], "format": "date-time"},
                 "updated_at": {
                     "type": ["string", "null"],

@@ -163,10 +163,11 @@ class Projector:
         for u in snapshot["unreadable"]:
             if (u["root"], u["key"]) not in counted:
                 self.metrics.unreadable.labels(u["root"]).inc()
+                # The reason may quote the value (a segment's text): at DEBUG only.
                 log.warning(
-                    "%s: %s[%r] left out of its snapshot: %s",
-                    transcript_id, u["root"], u["key"], u["reason"],
-                )  # fmt: skip
+                    "%s: %s[%r] left out of its snapshot", transcript_id, u["root"], u["key"]
+                )
+                log.debug("%s: %s[%r]: %s", transcript_id, u["root"], u["key"], u["reason"])
         if found:  # healed parts are forgotten, so they count again if broken again
             self._unreadable[transcript_id] = found
             while len(self._unreadable) > MAX_REMEMBERED:
@@ -195,6 +196,7 @@ class Projector:
             row.language = _sql_text(meta["language"], 16)
             row.model = _sql_text(meta["model"], 200)
             row.started_at = _sql_text(meta["started_at"], 40) or row.started_at
+            row.retention_days = meta["retention_days"]
             row.segment_count = len(segments)
             row.duration_s = max((s["t1"] for s in snapshot["segments"]), default=0.0)
             row.updated_at = datetime.now(UTC)

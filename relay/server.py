@@ -23,13 +23,16 @@ from hypercorn.config import Config
 from engine import TranscriptDoc
 
 from .app import RelayConfig, Services, create_app
+from .audio import AudioStore
 from .compaction import Compactor
 from .connectors import Dispatcher
 from .memory import release_large_blocks
 from .metrics import Metrics
 from .peers import Peers
 from .projections import Projector
+from .retention import Retention
 from .rooms import Room, Rooms
+from .routes.sync import CLOSE_NOT_FOUND
 from .supervise import supervised
 from .updates import UpdateLog
 from .workers import WORKER_LEASE_S, Workers
@@ -81,6 +84,16 @@ async def serve_relay(
         if config.connector_box is not None:
             dispatcher = Dispatcher(config.engine, config.connector_box, config.dispatch_options)
         app = create_app(config, Services(log, rooms, projector, metrics, workers, dispatcher))
+
+        async def expired(transcript_id: str) -> None:
+            for connection in rooms.close(transcript_id):
+                if connection.close is not None:
+                    await connection.close(CLOSE_NOT_FOUND, "the transcript expired")
+
+        retention = None
+        if config.retention is not None:
+            audio = AudioStore(config.audio_dir) if config.audio_dir is not None else None
+            retention = Retention(config.engine, audio, config.retention, on_deleted=expired)
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(_until, stop, "projector", projector.run, metrics)
@@ -89,6 +102,8 @@ async def serve_relay(
                 tg.start_soon(_until, stop, "workers", workers.run, metrics)
             if peers is not None:
                 tg.start_soon(_until, stop, "peers", peers.run, metrics)
+            if retention is not None:
+                tg.start_soon(_until, stop, "retention", retention.run, metrics)
             if dispatcher is not None and config.dispatch:
                 tg.start_soon(_until, stop, "connectors", dispatcher.run, metrics)
             try:

@@ -5,6 +5,7 @@ The commands are the modules of the ``minuta.commands`` entry-point group
 ``register(subparsers)``; the entry point loads them by name, so the agent never imports
 the relay. Every command reports a bad input as one line on stderr (a
 :class:`~engine.CommandError` or :class:`~engine.TranscriptError`) and exits with status 2.
+What goes to stderr passes through the redactor (:mod:`agent.logs`, ``MINUTA_LOG_REDACT``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from types import ModuleType
 from typing import Any
 
 from engine import CommandError, TranscriptError
+
+from ..logs import load as load_redactor
+from ..logs import redacted_stderr
 
 GROUP = "minuta.commands"
 _OURS = {"agent", "engine", "relay", "migrations", "minuta_web"}
@@ -84,6 +88,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown and not isinstance(getattr(args.run, "__self__", None), MissingCommand):
         parser.parse_args(argv)  # the usual error and exit status 2
+    try:
+        redactor = load_redactor()
+    except CommandError as exc:
+        print(f"minuta {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    # Everything on stderr (logs, warnings, the errors below) with personal data masked.
+    with redacted_stderr(redactor):
+        return _run_command(args)
+
+
+def _run_command(args: argparse.Namespace) -> int:
     try:
         code: int = args.run(args)
     except (CommandError, TranscriptError) as exc:

@@ -57,6 +57,8 @@ class RunOptions:
     credentials_file: Path | None = None  # None: the user's own credential store
     partials: bool = False
     fast: bool = False
+    keep_audio: bool = False  # keep the audio, encrypted, next to the local doc
+    upload_audio: bool = False  # ...and upload it to --relay after the session
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:

@@ -2,7 +2,8 @@
 
 Segments appear as they are finalized. Ctrl-C (or SIGTERM) stops capture, finishes the
 utterance in progress, and writes session.{md,srt,vtt,json}. The transcript is kept in
-the durable local store all along; audio is never written anywhere.
+the durable local store all along; audio is written nowhere unless --keep-audio or
+--upload-audio asks for it.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import numpy as np
 from engine import TranscriptDoc
 
 from ..audio import AudioError, Microphone
+from ..audio_keep import AudioKeeper
 from ..session import SessionStats, StreamOptions, TranscriptionSession
 from ..store import StoreError
 from ..sync import RelaySync
 from ..vad import VadOptions
 from ._common import CliError, user_error
+from ._keep import add_audio_arguments, check_audio_options, close_keeper, open_keeper, upload_audio
 from ._run import (
     RunOptions,
     add_asr_arguments,
@@ -62,6 +65,7 @@ def register(sub: Any) -> None:
     )
     add_asr_arguments(p)
     add_relay_argument(p)
+    add_audio_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     transcript_id = args.id or f"rec-{datetime.now():%Y%m%d-%H%M%S}"
     out = args.out or Path(transcript_id)
     prepare_out(out)
+    check_audio_options(RunOptions.from_args(args))
     mic = Microphone(device)
     try:
         mic.start()  # before the model loads: no microphone is the likelier problem
@@ -94,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             apply_vocabulary(options.vocabulary, doc)
             resume, _ = resume_point(doc, rewrite_last=False)
             sync = relay_sync(options, doc, store)
+            keeper = open_keeper(options, store.path.parent, transcript_id, resume.start)
             session = TranscriptionSession(
                 doc, asr, vad=VadOptions(backend=options.vad),
                 options=StreamOptions(partial_interval_s=1.0), resume=resume,
@@ -101,10 +107,13 @@ def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
             print("Recording. Press Ctrl-C to stop.", file=sys.stderr)
             try:
-                stats = anyio.run(record_until_stopped, session, mic, sync)
+                stats = anyio.run(record_until_stopped, session, mic, sync, keeper)
             except Exception as exc:
                 raise user_error(exc, AudioError, StoreError) from None
+            finally:
+                close_keeper(keeper)
             paths = export_all(doc, out)
+            upload_audio(options, store.path.parent, sync)
     finally:
         mic.close()
     print(f"{stats.finals} segments from {stats.audio_seconds:.1f} s of audio.")
@@ -115,15 +124,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def record_until_stopped(
-    session: TranscriptionSession, mic: Microphone, sync: RelaySync | None = None
+    session: TranscriptionSession,
+    mic: Microphone,
+    sync: RelaySync | None = None,
+    keeper: AudioKeeper | None = None,
 ) -> SessionStats:
     """Feed ``mic`` to ``session`` until SIGINT or SIGTERM, then let it finish (and let
-    ``sync``, if any, deliver the last changes to the relay)."""
+    ``sync``, if any, deliver the last changes to the relay). ``keeper``, if any, keeps
+    each block, in the reading thread."""
     stop = anyio.Event()
+    read = mic.read if keeper is None else keeper.tap(mic.read)
 
     async def chunks() -> AsyncIterator[np.ndarray]:
         while not stop.is_set():
-            block = await anyio.to_thread.run_sync(mic.read, 0.2)
+            block = await anyio.to_thread.run_sync(read, 0.2)
             if block is not None:
                 yield block
 

@@ -27,6 +27,7 @@ from ..store import StoreError
 from ..sync import RelaySync
 from ..vad import VadOptions
 from ._common import CliError, user_error
+from ._keep import add_audio_arguments, check_audio_options, close_keeper, open_keeper, upload_audio
 from ._run import (
     RunOptions,
     add_asr_arguments,
@@ -71,6 +72,7 @@ def register(sub: Any) -> None:
     )
     add_asr_arguments(p)
     add_relay_argument(p)
+    add_audio_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -113,6 +115,7 @@ def transcribe_file(
     if first is None:
         raise CliError(f"{path}: no audio in the file")
     prepare_out(out)
+    check_audio_options(options)
     duration = file_duration(path)
     model = check_model(options)
     with open_store(options, transcript_id) as store:
@@ -130,6 +133,7 @@ def transcribe_file(
             if sync is not None:
                 anyio.run(_sync_only, sync)
             _report(doc, export_all(doc, out), None, 0.0)
+            upload_audio(options, store.path.parent, sync)
             return doc
         if done:
             print(f"Resuming after {done:.1f} s already transcribed.")
@@ -141,6 +145,9 @@ def transcribe_file(
             doc, asr, vad=VadOptions(backend=options.vad), options=stream,
             resume=resume, on_final=on_final,
         )  # fmt: skip
+        # The kept audio starts where the session's does: on the transcript's timeline.
+        keeper = open_keeper(options, store.path.parent, transcript_id, resume.start)
+        audio = _skip(_prepend(first, chunks), resume.start)
         started = time.monotonic()
         # disable=None: a bar on a terminal, nothing in logs and pipes.
         bar = tqdm(
@@ -152,16 +159,18 @@ def transcribe_file(
             stats = anyio.run(
                 _transcribe_and_sync,
                 session,
-                _chunks(_skip(_prepend(first, chunks), resume.start), bar),
+                _chunks(audio if keeper is None else keeper.tee(audio), bar),
                 sync,
             )
         except Exception as exc:
             raise user_error(exc, AudioError, StoreError) from None
         finally:
             bar.close()
+            close_keeper(keeper)
         if not doc.snapshot()["meta"]["language"] and asr.language:
             doc.set_meta(language=asr.language, origin=Origin.AGENT)
         _report(doc, export_all(doc, out), stats, time.monotonic() - started)
+        upload_audio(options, store.path.parent, sync)
     return doc
 
 

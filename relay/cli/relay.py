@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import socket
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from engine import CommandError as CliError
 from engine import protocol
 
+from .. import logs
 from ..auth import TokenConfig, resolve_secret
 from ..db import NotMigratedError
 from .db import add_database_arguments, open_engine
@@ -69,6 +69,14 @@ def register(sub: Any) -> None:
         default=60.0,
         metavar="SECONDS",
         help="how often to compact transcripts with 500+ stored updates (default 60)",
+    )
+    p.add_argument(
+        "--retention-every",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how often to delete the transcripts past their retention period (default "
+        "3600; 0 turns it off here, e.g. when `minuta db retention` runs from cron)",
     )
     p.add_argument(
         "--workers-finals",
@@ -130,9 +138,12 @@ def run(args: argparse.Namespace) -> int:
     from relay.app import RelayConfig
     from relay.db import check_migrated
     from relay.limits import ConnectionLimits, RateLimit
+    from relay.retention import RetentionOptions
     from relay.server import serve_relay
     from relay.workers import LlmBackend, LlmConfig, WorkerOptions
 
+    # First: what is logged from here on (and a bad MINUTA_LOG_REDACT stops here).
+    errorlog = logs.setup()
     tls = _tls_files(args.certfile, args.keyfile) if args.certfile or args.keyfile else None
     try:
         secret = resolve_secret(os.environ.get("JWT_SECRET"), dev=args.dev)
@@ -177,6 +188,11 @@ def run(args: argparse.Namespace) -> int:
         dispatch=not args.no_dispatch,
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
+        # Uploaded audio (--upload-audio) next to the embedded database, outside SQL.
+        audio_dir=args.data_dir / "audio",
+        retention=RetentionOptions(every_s=args.retention_every)
+        if args.retention_every > 0
+        else None,
     )
     # Bind here so that --port 0 can report the port it got.
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
@@ -203,12 +219,9 @@ def run(args: argparse.Namespace) -> int:
         f"Minuta relay on {scheme}://{args.host}:{port} (sync at {ws}://{args.host}:{port}/sync/ID)",
         flush=True,
     )
-    # Our own messages (failed snapshots, compactions) on stderr; Hypercorn logs its own.
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    logger = logging.getLogger("minuta")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    # Our own messages (failed snapshots, compactions) and Hypercorn's on stderr, with
+    # personal data masked (MINUTA_LOG_REDACT, relay/logs.py).
+    config.errorlog = errorlog
     asyncio.run(serve_relay(relay_config, config))
     return 0
 

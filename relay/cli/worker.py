@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ import anyio
 
 from engine import CommandError as CliError
 
+from .. import logs
 from ..workers import WORKER_LEASE_S, LlmBackend, LlmConfig, WorkerOptions, Workers
 from ..workers._client import RelayLogin, RelayLoginError
 from ..workers._remote import RemoteDocs
@@ -79,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
     options = WorkerOptions(
         every_finals=args.workers_finals, min_wait_s=low, max_wait_s=high, lease_s=WORKER_LEASE_S
     )
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    logging.getLogger("minuta").addHandler(handler)
-    logging.getLogger("minuta").setLevel(logging.INFO)
+    logs.setup()  # on stderr, personal data masked (MINUTA_LOG_REDACT, relay/logs.py)
 
     box = _connector_box() if args.dispatch else None
 

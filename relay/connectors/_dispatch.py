@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -35,6 +36,8 @@ from .targets import Note, PermanentError, RetryableError, target_of
 from .targets._base import vendor_client
 
 log = logging.getLogger(__name__)
+# A failure's head: "HTTP 400", "gave up after 5 attempts: HTTP 429" (not what follows).
+_HEAD = re.compile(r"(?:gave up after \d+ attempts: )?[^:]*")
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,12 @@ class Dispatcher:
         await self.outbox.retry_later(row, reason, delay)
 
     async def _final(self, row: Claimed, reason: str, *, dead: bool) -> None:
-        log.warning("push %s to connector %s: %s", row.push_id, row.connector_id, reason)
+        # A vendor's answer may quote what was pushed (a summary, an action): its head here
+        # ("HTTP 400"), the whole of it at DEBUG and with the push (give_up stores it).
+        match = _HEAD.match(reason)
+        head = match.group(0) if match else reason
+        log.warning("push %s to connector %s: %s", row.push_id, row.connector_id, head)
+        log.debug("push %s to connector %s: %s", row.push_id, row.connector_id, reason)
         await self.outbox.give_up(row, reason, dead=dead)
 
 

@@ -22,11 +22,13 @@ from ._models import Org as Org
 from ._models import Segment as Segment
 from ._models import Transcript as Transcript
 from ._models import User as User
+from ._schema import SEARCH_OBJECTS as SEARCH_OBJECTS
 from ._schema import DatabaseUrlError as DatabaseUrlError
 from ._schema import NotMigratedError as NotMigratedError
 from ._schema import check_migrated as check_migrated
 from ._schema import connect as connect
 from ._schema import default_database_url as default_database_url
+from ._schema import include_object as include_object
 from ._schema import upgrade as upgrade
 from ._schema import writer as writer
 
@@ -34,6 +36,7 @@ __all__ = [
     "FINAL_STATES",
     "PUSH_STATES",
     "ROLES",
+    "SEARCH_OBJECTS",
     "Action",
     "AuditEvent",
     "Base",
@@ -52,6 +55,7 @@ __all__ = [
     "check_migrated",
     "connect",
     "default_database_url",
+    "include_object",
     "upgrade",
     "writer",
 ]

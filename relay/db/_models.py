@@ -44,6 +44,8 @@ class Org(Base):
 
     org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # How long its transcripts are kept after they were created (relay/retention.py).
+    retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
@@ -71,6 +73,8 @@ class Transcript(Base):
     segment_count: Mapped[int] = mapped_column(Integer, default=0)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_by: Mapped[str | None] = mapped_column(String(128))
+    # The doc's meta ``retention_days``, overriding the org's (None: the org's).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
@@ -88,7 +92,8 @@ class DeletedTranscript(Base):
 
 
 class Segment(Base):
-    """A projection of one visible segment of the merged doc."""
+    """A projection of one visible segment of the merged doc. Triggers index its text for
+    search (migration 0005; :data:`relay.db.SEARCH_OBJECTS`)."""
 
     __tablename__ = "segments"
 
@@ -134,7 +139,8 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     org_id: Mapped[str | None] = mapped_column(String(64), index=True)
     username: Mapped[str | None] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(32))  # login, connect, reject, export, delete
+    # login, connect, reject, export, delete, expire, audio…
+    action: Mapped[str] = mapped_column(String(32))
     transcript_id: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

@@ -13,6 +13,7 @@ from quart import request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from ..audio import AudioStore
 from ..auth import Claims, LoginGate, TokenError, verify
 from ..config import RelayConfig, Services
 from ..db import AuditEvent, Transcript, writer
@@ -44,6 +45,11 @@ class RouteContext:
     @property
     def metrics(self) -> Metrics:
         return self.services.metrics
+
+    @property
+    def audio(self) -> AudioStore | None:
+        folder = self.config.audio_dir
+        return None if folder is None else AudioStore(folder)
 
     def rooms(self) -> Rooms:
         return self.services.rooms

@@ -1,26 +1,39 @@
-"""Transcripts as a resource: create, list, read, edit the vocabulary, delete."""
+"""Transcripts as a resource: create, list, read, edit the vocabulary and retention,
+delete."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 from quart import Quart, jsonify, request
 from quart.typing import ResponseReturnValue
-from sqlalchemy import delete as sa_delete
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from engine import InvalidTranscriptError, Origin, TranscriptDoc, clean_vocabulary
 
-from ..db import ConnectorLink, ConnectorPush, DeletedTranscript, DocUpdate, Transcript, writer
+from ..db import DeletedTranscript, Org, Transcript, writer
+from ..deletion import forget
 from ..errors import ApiError
-from ..inputs import LANGUAGE_CHARS, MAX_INT_ARG, TITLE_CHARS, int_arg, json_object, text_field
+from ..inputs import (
+    LANGUAGE_CHARS,
+    MAX_INT_ARG,
+    TITLE_CHARS,
+    int_arg,
+    integer,
+    json_object,
+    text_field,
+)
+from ..retention import DEFAULT_DAYS, expires_at
 from ..rooms import RoomClosedError
-from ._context import RouteContext, find, row_json, transcript_json
+from ._context import RouteContext, find, iso, row_json, transcript_json
 from .sync import CLOSE_NOT_FOUND
 
+EDITABLE = {"vocabulary", "retention_days"}
+MAX_DAYS = 36500
 _TRANSCRIPT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -129,11 +142,17 @@ def register(app: Quart, ctx: RouteContext) -> None:
         row = await run_db(find, engine, transcript_id)
         if row is None or row["org_id"] != claims.org_id:
             raise ApiError(404, f"no transcript {transcript_id}")
-        return jsonify({**row, "live": rooms().live(transcript_id)})
+        days, expires = await run_db(retention_of, engine, transcript_id)
+        audio = ctx.audio is not None and await run_db(ctx.audio.has, transcript_id)
+        return jsonify(
+            {**row, "live": rooms().live(transcript_id), "audio": audio,
+             "retention_days": days, "expires_at": iso(expires)}
+        )  # fmt: skip
 
     @app.patch("/transcripts/<transcript_id>")
     async def edit_transcript(transcript_id: str) -> ResponseReturnValue:
-        """Edit what a person may change in the meta: the ``vocabulary`` the ASR expects.
+        """Edit what a person may change in the meta: the ``vocabulary`` the ASR expects,
+        and (an admin) the transcript's own ``retention_days`` (null: the org's).
 
         Written into the doc like a client's edit, so a live agent uses it at once.
         """
@@ -142,23 +161,35 @@ def register(app: Quart, ctx: RouteContext) -> None:
         if claims.role == "viewer":
             raise ApiError(403, "viewers cannot edit transcripts")
         body = await request.get_json(silent=True)
-        if not isinstance(body, dict) or set(body) != {"vocabulary"}:
-            raise ApiError(400, "send a JSON object with one field, 'vocabulary': a list of terms")
-        if not isinstance(body["vocabulary"], list):
-            raise ApiError(400, "vocabulary must be a list of terms")
-        try:
-            terms = clean_vocabulary(body["vocabulary"])
-        except InvalidTranscriptError as exc:
-            raise ApiError(400, str(exc)) from None
+        if not isinstance(body, dict) or not body or not set(body) <= EDITABLE:
+            raise ApiError(400, "send a JSON object with 'vocabulary' (a list of terms) "
+                                "and/or 'retention_days' (days, 0 keeps it; null: the org's)")  # fmt: skip
+        changes: dict[str, Any] = {}
+        if "vocabulary" in body:
+            if not isinstance(body["vocabulary"], list):
+                raise ApiError(400, "vocabulary must be a list of terms")
+            try:
+                changes["vocabulary"] = clean_vocabulary(body["vocabulary"])
+            except InvalidTranscriptError as exc:
+                raise ApiError(400, str(exc)) from None
+        if "retention_days" in body:
+            days = None if body["retention_days"] is None else integer(body["retention_days"])
+            if claims.role != "admin":
+                raise ApiError(403, "only an admin can change how long a transcript is kept")
+            if body["retention_days"] is not None and (days is None or not 0 <= days <= MAX_DAYS):
+                raise ApiError(400, f"retention_days: 0 to {MAX_DAYS} days, or null")
+            changes["retention_days"] = days
         room = await services.rooms.open(transcript_id)
         try:
-            await room.change(lambda doc: doc.set_meta(vocabulary=terms, origin=Origin.HUMAN))
+            await room.change(lambda doc: doc.set_meta(**changes, origin=Origin.HUMAN))
         except RoomClosedError:
             raise ApiError(503, "the relay could not store the change: try again") from None
         finally:
             services.rooms.unload_if_idle(room)
-        await run_db(audit, "edit", claims, transcript_id, fields=["vocabulary"])
-        return jsonify({"transcript_id": transcript_id, "vocabulary": terms})
+        if "retention_days" in changes:  # now, not at the next snapshot: the job reads it
+            await run_db(_set_retention, engine, transcript_id, changes["retention_days"])
+        await run_db(audit, "edit", claims, transcript_id, fields=sorted(changes))
+        return jsonify({"transcript_id": transcript_id, **changes})
 
     @app.delete("/transcripts/<transcript_id>")
     async def delete_transcript(transcript_id: str) -> ResponseReturnValue:
@@ -167,21 +198,31 @@ def register(app: Quart, ctx: RouteContext) -> None:
         if claims.role != "admin":
             raise ApiError(403, "only an admin can delete a transcript")
 
-        def remove() -> None:
-            with Session(writer(engine)) as session, session.begin():
-                # Locked first: an update log commit in flight for this transcript either
-                # lands before (and is deleted below) or sees the tombstone and is refused.
-                row = session.get(Transcript, transcript_id, with_for_update=True)
-                if row is None:
-                    return
-                session.add(DeletedTranscript(transcript_id=transcript_id, org_id=row.org_id))
-                for table in (DocUpdate, ConnectorPush, ConnectorLink):
-                    session.execute(sa_delete(table).where(table.transcript_id == transcript_id))
-                session.delete(row)
-
         for connection in services.rooms.close(transcript_id):
             if connection.close is not None:
                 await connection.close(CLOSE_NOT_FOUND, "the transcript was deleted")
-        await run_db(remove)
-        await run_db(audit, "delete", claims, transcript_id)
+        # With its audio, and the audit event in the same transaction.
+        await run_db(forget, engine, transcript_id, action="delete", username=claims.username,
+                     audio=ctx.audio)  # fmt: skip
         return "", 204
+
+
+def retention_of(engine: Engine, transcript_id: str) -> tuple[int, datetime | None]:
+    """The transcript's retention period in days (its own, else its org's) and when it
+    expires (None: kept forever)."""
+    with Session(engine) as session:
+        row = session.get(Transcript, transcript_id)
+        if row is None:
+            return DEFAULT_DAYS, None
+        org = session.get(Org, row.org_id)
+        days = row.retention_days if row.retention_days is not None else None
+        if days is None:
+            days = org.retention_days if org is not None else DEFAULT_DAYS
+        return days, expires_at(row.created_at, days)
+
+
+def _set_retention(engine: Engine, transcript_id: str, days: int | None) -> None:
+    with Session(writer(engine)) as session, session.begin():
+        row = session.get(Transcript, transcript_id)
+        if row is not None:
+            row.retention_days = days

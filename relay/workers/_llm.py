@@ -273,7 +273,8 @@ class LlmBackend:
         try:
             reply = json.loads(fenced.group(1) if fenced else content)
         except ValueError as exc:
-            raise _Failure(f"the reply is not JSON: {content[:80]!r}") from exc
+            # Its size, not its content: the reply quotes the transcript, and this is logged.
+            raise _Failure(f"the reply is not JSON ({len(content)} characters)") from exc
         if not isinstance(reply, dict):
             raise _Failure("the reply is not a JSON object")
         return reply

@@ -1,13 +1,16 @@
-// The page: sign-in, the list of transcripts and one transcript, routed by the URL hash
-// (#/ and #/t/<transcript_id>), so the relay serves a single file.
+// The page: sign-in, the list of transcripts (with the search) and one transcript, routed
+// by the URL hash (routes.js), so the relay serves a single file.
 import { Session, ApiError } from './api.js'
 import { openTranscript } from './view.js'
+import { setupSearch } from './search.js'
+import { parseRoute, listHash, transcriptHash } from './routes.js'
 import { t, applyStrings, getLanguage, setLanguage } from './i18n.js'
 
 const session = new Session()
 const app = document.getElementById('app')
 const $ = (id) => document.getElementById(id)
 let close = null // tears down the current view
+let opened = null // the transcript view shown: {transcriptId, reveal}
 let loginMessage = ''
 
 // ------------------------------------------------------------------ header and helpers
@@ -66,6 +69,7 @@ const ui = {
 $('lang').value = getLanguage()
 $('lang').addEventListener('change', (e) => {
   setLanguage(e.target.value)
+  opened = null // drawn again in the new language, even the transcript open now
   route()
 })
 $('logout').addEventListener('click', () => session.logout('user'))
@@ -79,6 +83,7 @@ session.addEventListener('signed-out', ({ detail }) => {
 function show (templateId) {
   close?.()
   close = null
+  opened = null
   ui.crumb('')
   app.replaceChildren($(templateId).content.cloneNode(true))
   applyStrings()
@@ -108,7 +113,7 @@ function showLogin () {
   })
 }
 
-function showList () {
+function showList (search) {
   show('list-view')
   document.title = `${t('transcripts')} · Minuta`
   const items = []
@@ -118,7 +123,7 @@ function showList () {
     $('transcripts').replaceChildren(...shown.map((x) => {
       const li = document.createElement('li')
       const a = document.createElement('a')
-      a.href = `#/t/${encodeURIComponent(x.transcript_id)}`
+      a.href = transcriptHash(x.transcript_id)
       a.className = 'title'
       a.textContent = x.title || t('untitled')
       const badge = document.createElement('span')
@@ -167,20 +172,36 @@ function showList () {
   })
   $('more').addEventListener('click', () => load(false))
   load(true)
-  const timer = setInterval(() => { if (!document.hidden) load(true) }, 10_000)
-  close = () => clearInterval(timer)
+  const timer = setInterval(() => { if (!document.hidden && !searching) load(true) }, 10_000)
+  // The text search: its results stand in for the list while there is a query, and the
+  // URL keeps it (replaced, not pushed: Back leaves the list, not each keystroke).
+  let searching = false
+  const stopSearch = setupSearch(app, {
+    session,
+    initial: search,
+    changed: (s) => history.replaceState(null, '', listHash(s)),
+    searching: (on) => {
+      searching = on
+      $('list-body').hidden = on
+    }
+  })
+  close = () => { clearInterval(timer); stopSearch() }
 }
 
-function showTranscript (transcriptId) {
+function showTranscript (transcriptId, segmentId) {
+  // The same transcript at another segment (a second hit): no need to open it again.
+  if (opened?.transcriptId === transcriptId) return segmentId && opened.reveal(segmentId)
   show('transcript-view')
-  close = openTranscript(app, transcriptId, session, ui)
+  const view = openTranscript(app, transcriptId, session, ui, { segmentId })
+  close = view.close
+  opened = { transcriptId, reveal: view.reveal }
 }
 
 function route () {
   if (!session.signedIn) return showLogin()
-  const match = location.hash.match(/^#\/t\/(.+)$/)
-  if (match) return showTranscript(decodeURIComponent(match[1]))
-  showList()
+  const where = parseRoute(location.hash)
+  if (where.view === 'transcript') return showTranscript(where.transcriptId, where.segmentId)
+  showList(where.search)
 }
 
 addEventListener('hashchange', route)

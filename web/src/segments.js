@@ -3,6 +3,8 @@
 // row above the viewport changes height the scroll position is corrected, so nothing
 // jumps while text streams in; at the bottom the list follows the live transcript.
 import { clock, diff } from './transcript.js'
+import { renameInPlace, replaceKeepingCaret } from './editing.js'
+import { drawCarets, drawSpoken } from './overlays.js'
 import { t } from './i18n.js'
 
 const OVERSCAN_PX = 800
@@ -23,6 +25,9 @@ const MAX_TEXT = 10_000
  * @property {(segmentId: string) => {name: string, color: string}[]} peersAt
  * @property {(text: string) => void} toast
  * @property {() => boolean} canEdit
+ * @property {() => boolean} canPlay whether the recording can be played
+ * @property {(segmentId: string, offset: number|null) => void} play from the segment (or
+ *   the word at `offset` in its text)
  */
 
 export class SegmentList {
@@ -41,6 +46,8 @@ export class SegmentList {
     this.rows = new Map() // segment_id -> row element
     this.follow = true
     this.focusedId = null
+    this.foundId = null // the segment a search hit opened
+    this.playing = { id: null, span: null, index: -1, text: '' } // what the recording says now
     this._frame = 0
     this._width = 0
     this._measure = new ResizeObserver((entries) => this._measured(entries))
@@ -90,19 +97,54 @@ export class SegmentList {
     if (!this._frame) this._frame = requestAnimationFrame(() => { this._frame = 0; this.render() })
   }
 
-  /** Scroll to a segment, flash it and put the caret in it. */
-  reveal (segmentId) {
+  /**
+   * Scroll to a segment, flash it and put the caret in it (`focus: false`: not the caret;
+   * `found: true`: it stays marked as the one a search hit opened).
+   */
+  reveal (segmentId, { focus = true, found = false } = {}) {
     const i = this.position.get(segmentId)
     if (i === undefined) return false
     this.follow = false
+    if (found) this.foundId = segmentId
     this._layout()
+    // Tall enough first: before the first render the scroller would clamp scrollTop to 0.
+    this.inner.style.height = `${this.offsets[this.items.length]}px`
     this.scroller.scrollTop = Math.max(0, this.offsets[i] - this.scroller.clientHeight / 3)
     this.render()
     const row = this.rows.get(segmentId)
     row?.classList.add('flash')
     setTimeout(() => row?.classList.remove('flash'), 1600)
-    row?.querySelector('textarea')?.focus({ preventScroll: true })
+    if (focus) row?.querySelector('textarea')?.focus({ preventScroll: true })
     return true
+  }
+
+  /**
+   * Light the segment the recording is at, and its word: `span` is the word's [start, end)
+   * in `text` (the segment's text it was found in), or null to light the segment alone.
+   * Only a change touches the DOM (this runs at every frame of playback).
+   */
+  setPlaying (segmentId, span = null, index = -1, text = '') {
+    const was = this.playing
+    if (was.id === segmentId && was.index === index && was.text === text &&
+        was.span?.[0] === span?.[0] && was.span?.[1] === span?.[1]) return
+    this.playing = { id: segmentId, span, index, text }
+    const before = this.rows.get(was.id)
+    if (before && was.id !== segmentId) this._fillPlaying(before)
+    const row = this.rows.get(segmentId)
+    if (row) this._fillPlaying(row)
+  }
+
+  /** Scroll the segment being played into view, unless someone is typing. */
+  keepInView (segmentId) {
+    const i = this.position.get(segmentId)
+    if (i === undefined || this.focusedId) return
+    const top = this.offsets[i]
+    const bottom = this.offsets[i + 1] ?? top
+    const s = this.scroller
+    if (top >= s.scrollTop && bottom <= s.scrollTop + s.clientHeight) return
+    this.follow = false
+    s.scrollTop = Math.max(0, top - s.clientHeight / 3)
+    this.render()
   }
 
   render () {
@@ -141,6 +183,7 @@ export class SegmentList {
         this._measure.observe(row)
       }
       if (row._item !== item) this._fill(row, item)
+      row.classList.toggle('found', id === this.foundId)
       row.style.transform = `translateY(${this.offsets[i]}px)`
       row.setAttribute('aria-posinset', String(i + 1))
       row.setAttribute('aria-setsize', String(this.items.length))
@@ -218,6 +261,7 @@ export class SegmentList {
         <span class="peers" aria-live="polite"></span>
       </div>
       <div class="text-box">
+        <div class="spoken-box" aria-hidden="true"></div>
         <textarea class="text" rows="1" spellcheck="true" maxlength="${MAX_TEXT}"></textarea>
         <div class="carets" aria-hidden="true"></div>
       </div>`
@@ -246,8 +290,22 @@ export class SegmentList {
       this.hooks.cursor(null)
     })
     text.addEventListener('keydown', (e) => this._key(e, id, text))
-    row.querySelector('.ts').addEventListener('click', () => this._copyTime(row))
-    row.querySelector('.speaker').addEventListener('click', (e) => this._rename(row, e.currentTarget))
+    // With the recording: the time plays from there (Shift copies it, as without); and
+    // Alt+click on a word plays from that word, leaving plain clicks to editing.
+    row.querySelector('.ts').addEventListener('click', (e) => {
+      if (this.hooks.canPlay() && !e.shiftKey) this.hooks.play(id, null)
+      else this._copyTime(row)
+    })
+    text.addEventListener('click', (e) => {
+      if (e.altKey && this.hooks.canPlay()) {
+        e.preventDefault()
+        this.hooks.play(id, text.selectionStart)
+      }
+    })
+    row.querySelector('.speaker').addEventListener('click', (e) => {
+      const speakerId = row._item?.speaker_id
+      if (speakerId) renameInPlace(e.currentTarget, (name) => this.hooks.rename(speakerId, name))
+    })
     return row
   }
 
@@ -262,7 +320,8 @@ export class SegmentList {
     row.dataset.rev = String(item.rev)
     const ts = row.querySelector('.ts')
     ts.textContent = time
-    ts.setAttribute('aria-label', t('copyTime', { time }))
+    ts.setAttribute('aria-label', this.hooks.canPlay() ? t('playFrom', { time }) : t('copyTime', { time }))
+    ts.title = this.hooks.canPlay() ? t('playFromHint') : ''
     const speaker = row.querySelector('.speaker')
     speaker.textContent = name
     speaker.disabled = !canEdit || !item.speaker_id
@@ -280,6 +339,16 @@ export class SegmentList {
     text.setAttribute('aria-label', t('segmentText', { time, speaker: name }))
     if (text.value !== item.text) replaceKeepingCaret(text, item.text)
     row._known = item.text
+    this._fillPlaying(row)
+  }
+
+  _fillPlaying (row) {
+    const p = this.playing
+    const on = p.id !== null && row.dataset.segmentId === p.id
+    row.classList.toggle('playing', on)
+    // A word found in another text than the row's (edited since) would be misplaced.
+    const span = on && row._item?.text === p.text ? p.span : null
+    drawSpoken(row.querySelector('.spoken-box'), p.text, span, p.index)
   }
 
   _fillPeers (row) {
@@ -293,30 +362,8 @@ export class SegmentList {
       return chip
     }))
     row.classList.toggle('has-peers', peers.length > 0)
-    // Their carets, drawn over the text: a copy of it, laid out like the textarea
-    // (same box, font and wrapping) but invisible, with a mark where each caret is.
-    const carets = row.querySelector('.carets')
-    const text = row._item?.text ?? ''
-    if (!peers.length) {
-      carets.replaceChildren()
-      return
-    }
-    const marks = peers
-      .map((p) => ({ ...p, at: Math.min(p.cursor?.index ?? 0, text.length) }))
-      .sort((a, b) => a.at - b.at)
-    const parts = []
-    let from = 0
-    for (const p of marks) {
-      parts.push(text.slice(from, p.at))
-      const mark = document.createElement('span')
-      mark.className = 'caret'
-      mark.style.setProperty('--peer', p.color)
-      mark.dataset.name = p.name
-      parts.push(mark)
-      from = p.at
-    }
-    parts.push(text.slice(from))
-    carets.replaceChildren(...parts)
+    // Their carets, drawn over the text.
+    drawCarets(row.querySelector('.carets'), row._item?.text ?? '', peers)
   }
 
   /** Redraw only who is where (awareness changes often; text does not change with it). */
@@ -336,32 +383,6 @@ export class SegmentList {
     else if (e.key === 'Escape') text.blur()
   }
 
-  /** Rename a speaker in place: an input over the name; Enter keeps it, Escape drops it. */
-  _rename (row, button) {
-    const speakerId = row._item?.speaker_id
-    if (!speakerId || button.disabled) return
-    const input = document.createElement('input')
-    input.className = 'rename'
-    input.value = button.textContent
-    input.setAttribute('aria-label', t('renameTo', { name: button.textContent }))
-    let done = false
-    const finish = (keep) => {
-      if (done) return
-      done = true
-      const name = input.value.trim()
-      input.replaceWith(button)
-      if (keep && name && name !== button.textContent) this.hooks.rename(speakerId, name)
-      button.focus()
-    }
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') finish(true)
-      else if (e.key === 'Escape') finish(false)
-    })
-    input.addEventListener('blur', () => finish(true))
-    button.replaceWith(input)
-    input.select()
-  }
-
   async _copyTime (row) {
     const time = row.querySelector('.ts').textContent
     try {
@@ -371,21 +392,4 @@ export class SegmentList {
       this.hooks.toast(time)
     }
   }
-}
-
-/** Set a textarea's value from elsewhere (another editor, the ASR), keeping the caret. */
-function replaceKeepingCaret (text, value) {
-  if (document.activeElement !== text) {
-    text.value = value
-    return
-  }
-  const d = diff(text.value, value)
-  const shift = (pos) => {
-    if (!d || pos <= d.index) return pos
-    if (pos >= d.index + d.del) return pos + d.insert.length - d.del
-    return d.index + d.insert.length
-  }
-  const [start, end] = [shift(text.selectionStart), shift(text.selectionEnd)]
-  text.value = value
-  text.setSelectionRange(start, end)
 }

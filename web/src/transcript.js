@@ -5,6 +5,7 @@
 // shown from then on, whatever the ASR does later. Offsets here are UTF-16 units, as in
 // the browser's own strings; yjs counts the same way.
 import * as Y from 'yjs'
+import { cleanWords } from './playback.js'
 
 export const STATUSES = ['open', 'done', 'dismissed']
 const EDITED = 'edited:'
@@ -44,7 +45,8 @@ export class Transcript {
       final: Boolean(asr.final),
       source: humanKey === null ? 'asr' : 'human',
       asr_text: humanKey === null ? null : String(asr.text ?? ''),
-      edited_by: seg.get('edited_by') ?? null
+      edited_by: seg.get('edited_by') ?? null,
+      words: cleanWords(asr.words) // [word, t0, t1, prob], for playback
     }
   }
 

@@ -9,12 +9,17 @@ import { Presence } from './presence.js'
 import { PendingEdits } from './pending.js'
 import { renderActions, renderSummary } from './panels.js'
 import { setupSendTo } from './connectors.js'
+import { Player } from './player.js'
+import { segmentAt, wordAt, wordAtOffset, wordSpans } from './playback.js'
 import { t } from './i18n.js'
 
 const EXT = { md: 'md', srt: 'srt', vtt: 'vtt', json: 'json' }
 
-/** Run the view of `transcriptId` in `root` (the template, already mounted); returns its teardown. */
-export function openTranscript (root, transcriptId, session, ui) {
+/**
+ * Run the view of `transcriptId` in `root` (the template, already mounted), opened at
+ * `segmentId` if given (a search hit). Returns {close, reveal(segmentId)}.
+ */
+export function openTranscript (root, transcriptId, session, ui, { segmentId = null } = {}) {
   const $ = (sel) => root.querySelector(sel)
   const doc = new Y.Doc()
   const transcript = new Transcript(doc)
@@ -32,7 +37,9 @@ export function openTranscript (root, transcriptId, session, ui) {
     speakerName: (id) => transcript.speakerName(id),
     peersAt: (id) => presence.peersAt(id),
     toast: ui.toast,
-    canEdit: () => canEdit
+    canEdit: () => canEdit,
+    canPlay: () => player.enabled,
+    play: (id, offset) => playSegment(id, offset)
   })
 
   // ------------------------------------------------------------------ segments
@@ -57,6 +64,71 @@ export function openTranscript (root, transcriptId, session, ui) {
     applyFilters()
     // Evidence links show their segment's time.
     if (reorder && transcript.actions.size) drawActions()
+    if (player.url) heard(player.currentTime)
+    revealTarget()
+  }
+
+  // ------------------------------------------------------------------ opened at a segment
+
+  // A search hit's segment: shown once the doc has it (it may come after the first render,
+  // or in a later part of a large doc), then marked as the one the hit was about.
+  let target = segmentId
+  function revealTarget () {
+    if (!target || !sync.synced || !views.has(target)) return
+    const id = target
+    target = null
+    if (list.reveal(id, { focus: false, found: true })) return
+    clearFilters() // hidden by a filter
+    requestAnimationFrame(() => list.reveal(id, { focus: false, found: true }))
+  }
+
+  // ------------------------------------------------------------------ playback
+
+  const spansOf = new WeakMap() // view -> its words' places in its text (or null)
+  const spans = (v) => {
+    if (!spansOf.has(v)) spansOf.set(v, wordSpans(v.text, v.words))
+    return spansOf.get(v)
+  }
+  let clicked = null // the segment someone played from: it wins where segments overlap
+  let heardId = null
+  const player = new Player($('#player'), {
+    load: async () => {
+      const path = `/transcripts/${encodeURIComponent(transcriptId)}/audio`
+      return (await session.request('GET', path, { raw: true })).blob()
+    },
+    toast: ui.toast,
+    onTime: (time) => heard(time)
+  })
+
+  /** Light what is being said at `time` (every frame while playing: no layout reads). */
+  function heard (time) {
+    const i = segmentAt(order, time, clicked)
+    const v = order[i]
+    if (!v) return list.setPlaying(null)
+    const where = spans(v)
+    const k = where ? wordAt(v.words, time) : -1
+    list.setPlaying(v.segment_id, k >= 0 ? where[k] : null, k, v.text)
+    if (v.segment_id !== heardId) {
+      heardId = v.segment_id
+      if (player.playing) list.keepInView(v.segment_id)
+    }
+  }
+
+  function playSegment (id, offset) {
+    const v = views.get(id)
+    if (!v) return
+    const where = offset === null ? null : spans(v)
+    const k = where ? wordAtOffset(where, offset) : -1
+    clicked = id
+    player.playFrom(k >= 0 ? v.words[k][1] : v.t0)
+  }
+
+  const drawAudio = () => {
+    const on = transcript.meta.get('upload_audio') === true
+    if (on === player.enabled) return
+    player.enable(on)
+    if (!on) list.setPlaying(null)
+    list.refill() // the time stamps play, or copy
   }
 
   const fold = (s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()
@@ -103,7 +175,7 @@ export function openTranscript (root, transcriptId, session, ui) {
     document.title = `${title} · Minuta`
     ui.crumb(title)
   }
-  transcript.meta.observe(drawTitle)
+  transcript.meta.observe(() => { drawTitle(); drawAudio() })
 
   const drawSummary = () => renderSummary($('#summary'), {
     summary: transcript.summaryView(),
@@ -126,10 +198,7 @@ export function openTranscript (root, transcriptId, session, ui) {
     reveal: (id) => {
       if (!list.reveal(id)) {
         // Hidden by a filter: clear the filters and try again.
-        Object.assign(filters, { speaker: '', conf: 0, keyword: '' })
-        $('#f-speaker').value = ''; $('#f-conf').value = '0'; $('#f-keyword').value = ''
-        $('#f-conf-out').textContent = '0%'
-        applyFilters()
+        clearFilters()
         requestAnimationFrame(() => list.reveal(id))
       }
     },
@@ -138,6 +207,13 @@ export function openTranscript (root, transcriptId, session, ui) {
   transcript.actions.observeDeep(drawActions)
 
   // ------------------------------------------------------------------ filters, exports
+
+  function clearFilters () {
+    Object.assign(filters, { speaker: '', conf: 0, keyword: '' })
+    $('#f-speaker').value = ''; $('#f-conf').value = '0'; $('#f-keyword').value = ''
+    $('#f-conf-out').textContent = '0%'
+    applyFilters()
+  }
 
   $('#f-speaker').addEventListener('change', (e) => { filters.speaker = e.target.value; applyFilters() })
   $('#f-conf').addEventListener('input', (e) => {
@@ -217,6 +293,7 @@ export function openTranscript (root, transcriptId, session, ui) {
     ui.status('closed', sync.saved, canEdit)
   })
   sync.provider.once('sync', () => ui.mark('minuta:synced', order.length))
+  sync.provider.on('sync', revealTarget)
 
   // Unsaved edits outlive the tab: kept in this browser until the relay has them.
   const user = session.user
@@ -247,15 +324,21 @@ export function openTranscript (root, transcriptId, session, ui) {
   addEventListener('beforeunload', beforeUnload)
 
   drawTitle()
+  drawAudio()
   drawSummary()
   drawActions()
   rebuild(null)
   ui.status(sync.status, true, canEdit)
 
   // For tests and the benchmark: the live doc and its list.
-  globalThis.minuta = { doc, transcript, sync, list }
+  globalThis.minuta = { doc, transcript, sync, list, player }
 
-  return () => {
+  const reveal = (id) => {
+    target = id
+    revealTarget()
+  }
+  const close = () => {
+    player.destroy()
     stopPresence()
     stopSendTo()
     list.destroy()
@@ -270,4 +353,5 @@ export function openTranscript (root, transcriptId, session, ui) {
     ui.status(null)
     delete globalThis.minuta
   }
+  return { close, reveal }
 }
