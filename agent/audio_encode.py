@@ -14,7 +14,6 @@ import wave
 from pathlib import Path
 from typing import BinaryIO
 
-import av
 import numpy as np
 
 from .vad import SAMPLE_RATE
@@ -31,6 +30,8 @@ class EncodeError(Exception):
 
 def encode_ogg_opus(pcm: np.ndarray, out: BinaryIO, *, bitrate: int = OPUS_BITRATE) -> None:
     """Write ``pcm`` to ``out`` as an Ogg/Opus file."""
+    import av  # here: every `minuta` command loads this module, few encode
+
     try:
         with av.open(out, "w", format="ogg") as container:
             stream = container.add_stream("libopus", rate=SAMPLE_RATE, layout="mono")

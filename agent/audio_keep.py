@@ -28,11 +28,10 @@ import secrets
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .credentials import config_dir
 from .store import _SAFE_ID
@@ -63,6 +62,14 @@ class AudioKeyError(KeptAudioError):
 
 class AudioTamperedError(KeptAudioError):
     """A complete record does not authenticate: the file was changed or damaged."""
+
+
+def AESGCM(key: bytes) -> Any:
+    """cryptography's AES-GCM, imported on first use: every ``minuta`` command loads this
+    module (through the commands' entry points), and most never touch audio."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM as _AESGCM
+
+    return _AESGCM(key)
 
 
 def key_path() -> Path:

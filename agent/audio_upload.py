@@ -29,6 +29,7 @@ import httpx
 from .audio_encode import ogg_opus_bytes
 from .audio_keep import AUDIO_FILE, KeptAudioError, load_key, read_kept, seal, unseal
 from .credentials import CredentialStore, LoginError, Tokens, normalize, refresh
+from .relay_api import error_reason
 from .store import local_transcript_ids
 
 MARKER = "audio.upload"
@@ -242,7 +243,7 @@ class _Upload:
                 # dropped a partial that did not check out: ask where it stands.
                 conflicts += 1
                 if conflicts > MAX_CONFLICTS:
-                    raise _Pending(f"the relay keeps refusing the upload: {_reason(response)}")
+                    raise _Pending(f"the relay keeps refusing the upload: {error_reason(response)}")
                 offset = await self._state(http)
                 continue
             body = self._answer(response)
@@ -302,13 +303,4 @@ class _Upload:
             raise _Refused(
                 f"the relay refused the login: run `minuta login {self.tokens.relay_url}`"
             )
-        raise _Refused(f"the relay refused the audio ({status}): {_reason(response)}")
-
-
-def _reason(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    return str(error or response.text.strip()[:200])
+        raise _Refused(f"the relay refused the audio ({status}): {error_reason(response)}")

@@ -58,10 +58,11 @@ async def create_transcript(tokens: Tokens, body: dict[str, object]) -> None:
     if response.status_code >= 500:
         raise RelayUnreachableError(f"the relay answered {response.status_code}")
     if response.status_code not in (201, 409):
-        raise RelayRefusedError(response.status_code, _reason(response))
+        raise RelayRefusedError(response.status_code, error_reason(response))
 
 
-def _reason(response: httpx.Response) -> str:
+def error_reason(response: httpx.Response) -> str:
+    """The relay's ``error`` in a refusal (else the start of its body)."""
     try:
         body = response.json()
     except ValueError:
@@ -100,6 +101,6 @@ async def get_json(
         if response.status_code >= 500:
             raise RelayUnreachableError(f"the relay answered {response.status_code}")
         if response.status_code >= 400:
-            raise RelayRefusedError(response.status_code, _reason(response))
+            raise RelayRefusedError(response.status_code, error_reason(response))
         return tokens, response.json()
     raise AssertionError("unreachable")

@@ -16,7 +16,7 @@ from engine import FORMATS
 
 from .openapi_connectors import PATHS as CONNECTOR_PATHS
 from .openapi_find import PATHS as FIND_PATHS
-from .openapi_schemas import COMPONENTS, ref
+from .openapi_schemas import COMPONENTS, error_responses, ref
 
 _JSON = "application/json"
 
@@ -36,24 +36,20 @@ def _ok(description: str, schema: dict[str, Any] | None = None, status: str = "2
 _NO_NUL = "^[^\\u0000]*$"
 
 
+_REASONS = {
+    400: "Bad request",
+    401: "Missing, bad or expired token",
+    403: "Not allowed for this role",
+    404: "No such transcript in your organization",
+    409: "The transcript_id is taken (here, elsewhere or by a deleted transcript)",
+    413: "The body is too large",
+    429: "Too many login attempts: wait for Retry-After seconds",
+    503: "Too many logins at once: wait for Retry-After seconds",
+}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
-    reasons = {
-        400: "Bad request",
-        401: "Missing, bad or expired token",
-        403: "Not allowed for this role",
-        404: "No such transcript in your organization",
-        409: "The transcript_id is taken (here, elsewhere or by a deleted transcript)",
-        413: "The body is too large",
-        429: "Too many login attempts: wait for Retry-After seconds",
-        503: "Too many logins at once: wait for Retry-After seconds",
-    }
-    return {
-        str(code): {
-            "description": reasons[code],
-            "content": {_JSON: {"schema": ref("Error")}},
-        }
-        for code in codes
-    }
+    return error_responses(_REASONS, *codes)
 
 
 _ID = {

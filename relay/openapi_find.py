@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_schemas import error_responses
+
 _JSON = "application/json"
 _AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _REASONS = {
     400: "Bad request: the error says which field",
     401: "Missing, bad or expired token",
@@ -21,10 +22,7 @@ _ID = {"name": "transcript_id", "in": "path", "required": True, "schema": {"type
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {
-        str(code): {"description": _REASONS[code], "content": {_JSON: {"schema": _ERROR}}}
-        for code in codes
-    }
+    return error_responses(_REASONS, *codes)
 
 
 def _query(name: str, description: str, schema: dict[str, Any], *, required: bool = False) -> Any:

@@ -11,6 +11,17 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def error_responses(reasons: dict[int, str], *codes: int) -> dict[str, Any]:
+    """The responses for these error ``codes``, each an ``Error`` with its reason."""
+    return {
+        str(code): {
+            "description": reasons[code],
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
+        for code in codes
+    }
+
+
 COMPONENTS: dict[str, Any] = {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
     "schemas": {

@@ -196,7 +196,6 @@ class Projector:
             row.language = _sql_text(meta["language"], 16)
             row.model = _sql_text(meta["model"], 200)
             row.started_at = _sql_text(meta["started_at"], 40) or row.started_at
-            row.retention_days = meta["retention_days"]
             row.segment_count = len(segments)
             row.duration_s = max((s["t1"] for s in snapshot["segments"]), default=0.0)
             row.updated_at = datetime.now(UTC)

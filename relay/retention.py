@@ -1,7 +1,8 @@
 """Retention: transcripts older than their retention period are deleted, with their audio.
 
-Each org has ``retention_days`` (90 unless changed with ``minuta users retention``); a
-transcript's meta ``retention_days`` overrides it; 0 keeps forever. Age counts from when
+Each org has ``retention_days`` (90 unless changed with ``minuta db retention --org``); a
+transcript's own period, set by an admin (``PATCH /transcripts/{id}``, which writes it
+into the doc's meta too), overrides it; 0 keeps forever. Age counts from when
 the transcript was created. The job runs every ``every_s`` (hourly) in the relay, and
 ``minuta db retention`` runs it once. It holds a lease (``job_leases``), so several relays
 on one database run it once; each transcript is deleted in its own transaction

@@ -8,6 +8,7 @@ pycrdt replica speaking y-websocket to it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -23,12 +24,13 @@ import anyio
 import httpx
 import websockets
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from websockets.asyncio.client import ClientConnection
 
 from engine import Origin, TranscriptDoc, decode_state, protocol, split_update
 from engine.protocol import Kind
-from relay.auth import TokenConfig, issue_pair
-from relay.db import connect
+from relay.auth import TokenConfig, hash_password, issue_pair
+from relay.db import Org, User, connect, default_database_url, upgrade, writer
 
 MINUTA = Path(sys.executable).parent / "minuta"
 SECRET = "test-secret-" + "x" * 40
@@ -72,10 +74,27 @@ def prepare(data_dir: Path, env: dict[str, str], database_url: str | None = None
     flags = ["--data-dir", str(data_dir)]
     if database_url is not None:
         flags += ["--database-url", database_url]
-    run_minuta("db", "upgrade", *flags, env=env)
-    for user, org, role in USERS:
-        run_minuta("users", "add", user, "--org", org, "--role", role, *flags, env=env)
+    # In this process, not through `minuta db upgrade` and `minuta users add` (tested in
+    # test_relay_db.py): five CLI start-ups took 5 s of every relay fixture.
+    engine = connect(database_url or default_database_url(data_dir))
+    try:
+        upgrade(engine)
+        with Session(writer(engine)) as session, session.begin():
+            for org in dict.fromkeys(org for _, org, _ in USERS):
+                if session.get(Org, org) is None:
+                    session.add(Org(org_id=org, name=org))
+            session.flush()
+            for user, org, role in USERS:
+                session.add(User(username=user, org_id=org, role=role,
+                                 password_hash=_password_hash(env.get("MINUTA_PASSWORD") or PASSWORD)))  # fmt: skip
+    finally:
+        engine.dispose()
     return flags
+
+
+@functools.cache
+def _password_hash(password: str) -> str:
+    return hash_password(password)
 
 
 @dataclass

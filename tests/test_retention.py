@@ -63,7 +63,8 @@ def make(engine: Engine, audio: AudioStore, transcript_id: str, org_id: str, *,
                        t0=0, t1=1, final=True)  # fmt: skip
     doc.upsert_action("a1", text="Enviar el informe", segment_ids=["s1"])
     with Session(writer(engine)) as session, session.begin():
-        session.add(Transcript(transcript_id=transcript_id, org_id=org_id, created_at=START))
+        session.add(Transcript(transcript_id=transcript_id, org_id=org_id, created_at=START,
+                               retention_days=own_days))  # as an admin's PATCH sets it  # fmt: skip
 
     async def store() -> None:
         async with UpdateLog(engine) as log:
@@ -93,7 +94,7 @@ def world(engine: Engine, tmp_path: Path) -> AudioStore:
     audio = AudioStore(tmp_path / "audio")
     make(engine, audio, "acme-1", "acme")
     make(engine, audio, "acme-2", "acme")
-    make(engine, audio, "acme-long", "acme", own_days=365)  # its meta overrides the org's
+    make(engine, audio, "acme-long", "acme", own_days=365)  # its own period overrides the org's
     make(engine, audio, "brief-1", "brief")
     make(engine, audio, "forever-1", "forever")
     make(engine, audio, "forever-short", "forever", own_days=30)
@@ -190,3 +191,19 @@ def test_two_relays_run_it_once(engine: Engine, world: AudioStore) -> None:
     with Session(engine) as session:
         expired = session.scalar(select(func.count()).where(AuditEvent.action == "expire"))
     assert expired == 4
+
+
+def test_a_period_written_into_the_doc_by_a_client_is_not_obeyed(
+    engine: Engine, world: AudioStore
+) -> None:
+    # An editor's client can write any meta: a short period would delete what only an
+    # admin may. The relay keeps the period an admin set (PATCH), not the doc's.
+    doc = TranscriptDoc.create("acme-1", org_id="acme", retention_days=1)
+
+    async def project() -> None:
+        projector = Projector(engine)
+        projector.touch("acme-1", doc)
+        await projector.flush("acme-1")
+
+    anyio.run(project)
+    assert run(engine, world, 2) == 0 and "acme-1" in left(engine)

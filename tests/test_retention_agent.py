@@ -3,16 +3,14 @@ relay has all of it and its time is up, never before, and never with unsent chan
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
 import httpx
-import pytest
-from _relay import MINUTA, RelayProcess, agent_env, restartable_relay
+from _relay import RelayProcess
 from sqlalchemy import text
+from test_sync_cli import env, minuta, relay
 
 from agent.credentials import CredentialStore
 from agent.retention import prune_expired
@@ -20,21 +18,7 @@ from agent.store import LocalStore, local_transcript_ids
 from engine import TranscriptDoc
 from relay.db import connect
 
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return agent_env(tmp_path)
-
-
-@pytest.fixture
-def relay(tmp_path: Path, env: dict[str, str]) -> Iterator[RelayProcess]:
-    with restartable_relay(tmp_path, env) as server:
-        yield server
-
-
-def minuta(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(MINUTA), *args], env=env, capture_output=True, text=True,
-                          check=False, timeout=120)  # fmt: skip
+__all__ = ["env", "relay"]  # fixtures, shared with test_sync_cli
 
 
 def local(storage: Path, transcript_id: str, *, started_days_ago: float = 0) -> None:

@@ -73,7 +73,9 @@ class Transcript(Base):
     segment_count: Mapped[int] = mapped_column(Integer, default=0)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_by: Mapped[str | None] = mapped_column(String(128))
-    # The doc's meta ``retention_days``, overriding the org's (None: the org's).
+    # Its own retention period, overriding the org's (None: the org's). Set by an admin
+    # (PATCH), who also writes it into the doc's meta; never taken from the meta, which
+    # any editor's client can write (a short one would delete what editors cannot).
     retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

@@ -214,9 +214,9 @@ def retention_of(engine: Engine, transcript_id: str) -> tuple[int, datetime | No
         row = session.get(Transcript, transcript_id)
         if row is None:
             return DEFAULT_DAYS, None
-        org = session.get(Org, row.org_id)
-        days = row.retention_days if row.retention_days is not None else None
+        days = row.retention_days
         if days is None:
+            org = session.get(Org, row.org_id)
             days = org.retention_days if org is not None else DEFAULT_DAYS
         return days, expires_at(row.created_at, days)
 
