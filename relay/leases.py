@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .db import JobLease, writer
+from .db import JobLease, as_utc, writer
 
 JOBS = ("workers",)
 
@@ -52,7 +52,7 @@ def take(engine: Engine, job: str, transcript_id: str, *, holder: str, ttl_s: fl
                              until=now + timedelta(seconds=ttl_s))
                 )  # fmt: skip
                 return True
-            until = lease.until if lease.until.tzinfo else lease.until.replace(tzinfo=UTC)
+            until = as_utc(lease.until)
             if lease.holder != holder and until > now:
                 return False
             lease.holder, lease.until = holder, now + timedelta(seconds=ttl_s)

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from .audio import AudioStore
-from .db import Org, Transcript
+from .db import Org, Transcript, as_utc
 from .deletion import forget, sweep_audio
 from .leases import holder_id, release, take
 
@@ -41,8 +41,7 @@ def expires_at(created_at: datetime, days: int) -> datetime | None:
     """When a transcript made at ``created_at`` expires (None: kept forever)."""
     if days <= 0:
         return None
-    at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-    return at + timedelta(days=days)
+    return as_utc(created_at) + timedelta(days=days)
 
 
 def utc_now() -> datetime:

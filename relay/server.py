@@ -32,7 +32,7 @@ from .peers import Peers
 from .projections import Projector
 from .retention import Retention
 from .rooms import Room, Rooms
-from .routes.sync import CLOSE_NOT_FOUND
+from .routes.sync import close_gone
 from .supervise import supervised
 from .updates import UpdateLog
 from .workers import WORKER_LEASE_S, Workers
@@ -86,9 +86,7 @@ async def serve_relay(
         app = create_app(config, Services(log, rooms, projector, metrics, workers, dispatcher))
 
         async def expired(transcript_id: str) -> None:
-            for connection in rooms.close(transcript_id):
-                if connection.close is not None:
-                    await connection.close(CLOSE_NOT_FOUND, "the transcript expired")
+            await close_gone(rooms, transcript_id, "the transcript expired")
 
         retention = None
         if config.retention is not None:

@@ -17,18 +17,13 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..db import ConnectorLink, ConnectorPush, writer
+from ..db import ConnectorLink, ConnectorPush, iso, writer
 from ._payload import ACTION_ITEM, NOTE_ITEM, as_payload, digest, note_of, tasks_of
 from .targets import target_of
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    """SQLite gives back stored UTC times as naive."""
-    return None if at is None else at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def push_json(row: ConnectorPush) -> dict[str, Any]:
@@ -41,15 +36,10 @@ def push_json(row: ConnectorPush) -> dict[str, Any]:
         "attempts": row.attempts,
         "last_error": row.last_error,
         "external_id": row.external_id,
-        "created_at": _iso(row.created_at),
-        "next_at": _iso(row.next_at) if row.state in ("queued", "sending") else None,
-        "sent_at": _iso(row.sent_at),
+        "created_at": iso(row.created_at),
+        "next_at": iso(row.next_at) if row.state in ("queued", "sending") else None,
+        "sent_at": iso(row.sent_at),
     }
-
-
-def _iso(at: datetime | None) -> str | None:
-    aware = _aware(at)
-    return None if aware is None else aware.isoformat()
 
 
 def enqueue(

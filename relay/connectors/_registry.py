@@ -9,13 +9,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..db import Connector, writer
+from ..db import Connector, iso, writer
 from ._secrets import SecretBox
 from .targets import TARGETS, target_of
 
@@ -58,7 +57,6 @@ class ConnectorSpec:
 
 
 def connector_json(row: Connector) -> dict[str, Any]:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return {
         "connector_id": row.connector_id,
         "target": row.target,
@@ -67,7 +65,7 @@ def connector_json(row: Connector) -> dict[str, Any]:
         "send": row.send,
         "include_transcript": row.include_transcript,
         "created_by": row.created_by,
-        "created_at": created.isoformat(),
+        "created_at": iso(row.created_at),
     }
 
 

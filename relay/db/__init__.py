@@ -22,6 +22,8 @@ from ._models import Org as Org
 from ._models import Segment as Segment
 from ._models import Transcript as Transcript
 from ._models import User as User
+from ._models import as_utc as as_utc
+from ._models import iso as iso
 from ._schema import SEARCH_OBJECTS as SEARCH_OBJECTS
 from ._schema import DatabaseUrlError as DatabaseUrlError
 from ._schema import NotMigratedError as NotMigratedError
@@ -52,10 +54,12 @@ __all__ = [
     "Segment",
     "Transcript",
     "User",
+    "as_utc",
     "check_migrated",
     "connect",
     "default_database_url",
     "include_object",
+    "iso",
     "upgrade",
     "writer",
 ]

@@ -35,6 +35,21 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(at: datetime) -> datetime:
+    """``at`` with its UTC offset: SQLite gives back the stored UTC times as naive.
+
+    Example:
+        >>> as_utc(datetime(2026, 12, 4, 9, 30)).isoformat()
+        '2026-12-04T09:30:00+00:00'
+    """
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def iso(at: datetime | None) -> str | None:
+    """RFC 3339, with its offset (None stays None)."""
+    return None if at is None else as_utc(at).isoformat()
+
+
 class Base(DeclarativeBase):
     pass
 

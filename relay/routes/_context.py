@@ -4,7 +4,6 @@ SQL off the event loop, and the audit log."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..audio import AudioStore
 from ..auth import Claims, LoginGate, TokenError, verify
 from ..config import RelayConfig, Services
-from ..db import AuditEvent, Transcript, writer
+from ..db import AuditEvent, Transcript, iso, writer
 from ..errors import ApiError
 from ..fanout import SendBudget
 from ..limits import KeyedBuckets
@@ -107,13 +106,6 @@ def row_json(row: Transcript) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
-
-
-def iso(at: datetime | None) -> str | None:
-    """RFC 3339, with its offset: SQLite gives back the stored UTC time as naive."""
-    if at is None:
-        return None
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).isoformat()
 
 
 def transcript_json(meta: Any, transcript_id: str) -> dict[str, Any]:

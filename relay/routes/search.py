@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from quart import Quart, jsonify, request
 from quart.typing import ResponseReturnValue
 
+from ..db import as_utc
 from ..errors import ApiError
 from ..inputs import MAX_INT_ARG, int_arg, text_field
 from ..search import SearchQuery, search
@@ -46,8 +47,7 @@ def _day(raw: str | None, name: str, *, end: bool = False) -> datetime | None:
         at = datetime.fromisoformat(raw)
     except ValueError:
         raise ApiError(400, f"{name}: a date (YYYY-MM-DD) or an ISO 8601 time") from None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
+    at = as_utc(at)
     if end and len(raw) == 10:  # a day: up to its end
         at += timedelta(days=1)
     return at

@@ -16,7 +16,7 @@ from engine.protocol import ProtocolError
 from ..auth import TokenError, verify
 from ..fanout import Outbox, PeerTooSlowError
 from ..limits import Throttle
-from ..rooms import Accepted, Connection, Room, RoomClosedError
+from ..rooms import Accepted, Connection, Room, RoomClosedError, Rooms
 from ..updates import TranscriptGoneError
 from ..wsconnection import ABORT
 from ._context import RouteContext, find
@@ -33,6 +33,14 @@ MAX_IN_FLIGHT = 64
 FORWARD_TIMEOUT_S = 5.0
 CLOSE_GOING_AWAY = 1001  # silent too long: a client that is still there reconnects
 CLOSE_TRY_AGAIN = 1013  # too many new connections: clients retry with their backoff
+
+
+async def close_gone(rooms: Rooms, transcript_id: str, reason: str) -> None:
+    """Close the transcript's room, and each of its connections with 4404 (deleted or
+    expired: its clients must not retry)."""
+    for connection in rooms.close(transcript_id):
+        if connection.close is not None:
+            await connection.close(CLOSE_NOT_FOUND, reason)
 
 
 def register(app: Quart, ctx: RouteContext) -> None:

@@ -30,7 +30,7 @@ from ..inputs import (
 from ..retention import DEFAULT_DAYS, expires_at
 from ..rooms import RoomClosedError
 from ._context import RouteContext, find, iso, row_json, transcript_json
-from .sync import CLOSE_NOT_FOUND
+from .sync import close_gone
 
 EDITABLE = {"vocabulary", "retention_days"}
 MAX_DAYS = 36500
@@ -198,9 +198,7 @@ def register(app: Quart, ctx: RouteContext) -> None:
         if claims.role != "admin":
             raise ApiError(403, "only an admin can delete a transcript")
 
-        for connection in services.rooms.close(transcript_id):
-            if connection.close is not None:
-                await connection.close(CLOSE_NOT_FOUND, "the transcript was deleted")
+        await close_gone(services.rooms, transcript_id, "the transcript was deleted")
         # With its audio, and the audit event in the same transaction.
         await run_db(forget, engine, transcript_id, action="delete", username=claims.username,
                      audio=ctx.audio)  # fmt: skip

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from ..db import as_utc
 from . import _postgres, _sqlite
 from ._query import CANDIDATES, SearchHit, SearchPage, SearchQuery
 from ._snippet import highlight
@@ -50,4 +51,4 @@ def _epoch(at: datetime | str) -> float:
     """A time as seconds (a raw SQLite query gives the stored text back)."""
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
+    return as_utc(at).timestamp()
